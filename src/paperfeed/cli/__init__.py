@@ -1,0 +1,47 @@
+"""The `paperfeed` command: one file per command, all calling `paperfeed.core`."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from paperfeed.cli import import_cmd, index_cmd, search_cmd, serve_cmd, stats_cmd
+from paperfeed.cli.common import console_err
+from paperfeed.errors import PaperfeedError
+
+app = typer.Typer(
+    name="paperfeed",
+    help="Self-hosted research-paper discovery: daily papers, search and subscriptions.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+for module in (import_cmd, search_cmd, serve_cmd, stats_cmd, index_cmd):
+    module.register(app)
+
+
+def main() -> None:
+    """Entry point: user errors are one red line and exit status 1, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except PaperfeedError as exc:
+        console_err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        console_err.print("[yellow]interrupted[/]")
+        sys.exit(130)
+    except (typer.Exit, SystemExit) as exc:
+        code = getattr(exc, "exit_code", getattr(exc, "code", 0))
+        sys.exit(code or 0)
+    except Exception as exc:  # click's usage errors and anything unforeseen
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            console_err.print("[yellow]aborted[/]")
+            sys.exit(1)
+        console_err.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False)
+        sys.exit(1)

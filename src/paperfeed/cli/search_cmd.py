@@ -1,0 +1,66 @@
+"""`paperfeed search QUERY`: search from the terminal, results as a table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from paperfeed.cli.common import console, open_core
+from paperfeed.models import SearchFilters, SearchRequest
+
+
+def search_command(
+    query: Annotated[str, typer.Argument(help='Words, "quoted phrases", -excluded words.')] = "",
+    author: Annotated[str | None, typer.Option(help="Only papers by this author.")] = None,
+    category: Annotated[str | None, typer.Option(help="Only papers in this arXiv category, e.g. cs.CL.")] = None,
+    since: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Published on or after.")] = None,
+    until: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Published on or before.")] = None,
+    has_code: Annotated[bool | None, typer.Option("--has-code/--no-code", help="With or without a code link.")] = None,
+    sort: Annotated[str, typer.Option(help="relevance or newest.")] = "relevance",
+    mode: Annotated[str, typer.Option(help="keyword, semantic or hybrid.")] = "keyword",
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100)] = 10,
+    page: Annotated[int, typer.Option(min=1)] = 1,
+    database_url: Annotated[str | None, typer.Option(help="Database URL.")] = None,
+) -> None:
+    """Search papers by keyword, with filters."""
+    core = open_core(database_url)
+    request = SearchRequest(
+        query=query,
+        filters=SearchFilters(
+            date_from=since.date() if since else None,
+            date_to=until.date() if until else None,
+            author=author,
+            category=category,
+            has_code=has_code,
+        ),
+        sort="newest" if sort == "newest" else "relevance",
+        page=page,
+        per_page=limit,
+        mode=mode,  # type: ignore[arg-type]
+    )
+    result = core.search(request)
+    table = Table(
+        title=f"{result.total:,} papers · page {result.page}/{result.pages} · {result.took_ms:.1f} ms",
+        title_justify="left",
+    )
+    table.add_column("#", justify="right")
+    table.add_column("id")
+    table.add_column("title", ratio=3)
+    table.add_column("authors", ratio=1)
+    table.add_column("date")
+    table.add_column("score", justify="right")
+    for rank, item in enumerate(result.items, start=request.offset + 1):
+        paper = item.paper
+        authors = ", ".join(paper.authors[:3]) + (" et al." if len(paper.authors) > 3 else "")
+        table.add_row(
+            str(rank), paper.paper_id, paper.title, authors, str(paper.published or paper.listed_on),
+            f"{item.score:.2f}",
+        )
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("search")(search_command)

@@ -1,0 +1,230 @@
+"""Domain objects shared by every layer: what a paper is, what an import reports,
+and the one shape every ranking (keyword, semantic, hybrid, trending, ...) answers in."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+LinkKind = Literal["abs", "pdf", "doi", "code", "project"]
+
+
+@dataclass(slots=True)
+class Link:
+    kind: LinkKind
+    url: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "url": self.url}
+
+
+@dataclass(slots=True)
+class PaperRecord:
+    """One paper as a source describes it, already cleaned by `paperfeed.text`.
+
+    Importers produce these; the store merges them into papers. Empty values mean
+    "this source does not know", never "erase what we know".
+    """
+
+    title: str
+    abstract: str = ""
+    authors: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    arxiv_id: str | None = None  # without version, e.g. "2401.01234" or "hep-th/9901001"
+    version: int | None = None  # arXiv version number (2 for "v2")
+    doi: str | None = None
+    published: dt.date | None = None
+    updated: dt.date | None = None
+    comments: str | None = None
+    journal_ref: str | None = None
+    links: list[Link] = field(default_factory=list)
+    listed_on: dt.date | None = None  # the day the paper appears on the daily page
+    source: str = ""
+
+
+@dataclass(slots=True)
+class Rejected:
+    """A record a source could not turn into a paper, and why."""
+
+    reason: str
+
+
+@dataclass(slots=True)
+class SourceItem:
+    """What a parser yields: the record's position in its source and the record or its rejection."""
+
+    record_no: int  # 1-based line number (line formats) or record number (XML/BibTeX)
+    item: PaperRecord | Rejected
+
+
+@dataclass(slots=True)
+class Paper:
+    """A paper as stored."""
+
+    id: int
+    key: str
+    title: str
+    abstract: str
+    authors: list[str]
+    categories: list[str]
+    arxiv_id: str | None
+    version: int | None
+    doi: str | None
+    published: dt.date | None
+    updated: dt.date | None
+    comments: str | None
+    journal_ref: str | None
+    links: list[Link]
+    listed_on: dt.date
+    has_code: bool
+    sources: list[str]
+    first_seen: dt.datetime
+    last_updated: dt.datetime
+    hidden: bool = False
+
+    @property
+    def paper_id(self) -> str:
+        """The public id: the arXiv id with version where known, else the stable key."""
+        if self.arxiv_id:
+            return f"{self.arxiv_id}v{self.version}" if self.version else self.arxiv_id
+        return self.key
+
+    @property
+    def url_id(self) -> str:
+        """The id used in URLs: version-less, so links survive new versions."""
+        return self.arxiv_id or self.key
+
+    def links_of(self, kind: LinkKind) -> list[Link]:
+        return [link for link in self.links if link.kind == kind]
+
+
+@dataclass(slots=True)
+class Rejection:
+    record_no: int
+    reason: str
+
+
+@dataclass(slots=True)
+class ImportReport:
+    source: str
+    fmt: str
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+    resumed_from: int = 0  # records already committed by an earlier, interrupted run
+    seconds: float = 0.0
+
+    @property
+    def rejected(self) -> int:
+        return len(self.rejections)
+
+    @property
+    def processed(self) -> int:
+        return self.added + self.updated + self.unchanged + self.rejected
+
+    def merge(self, other: ImportReport) -> None:
+        self.added += other.added
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.rejections.extend(other.rejections)
+        self.resumed_from += other.resumed_from
+        self.seconds += other.seconds
+
+    def as_dict(self) -> dict:
+        return {
+            "source": self.source,
+            "format": self.fmt,
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "rejections": [{"record": r.record_no, "reason": r.reason} for r in self.rejections],
+            "resumed_from": self.resumed_from,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+SortOrder = Literal["relevance", "newest"]
+SearchMode = Literal["keyword", "semantic", "hybrid"]
+
+
+@dataclass(slots=True)
+class SearchFilters:
+    date_from: dt.date | None = None  # on the published date (or listing day when unknown)
+    date_to: dt.date | None = None
+    author: str | None = None
+    category: str | None = None
+    has_code: bool | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.date_from or self.date_to or self.author or self.category or self.has_code is not None)
+
+
+@dataclass(slots=True)
+class SearchRequest:
+    query: str = ""
+    filters: SearchFilters = field(default_factory=SearchFilters)
+    sort: SortOrder = "relevance"
+    page: int = 1
+    per_page: int = 20
+    mode: SearchMode = "keyword"
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+
+@dataclass(slots=True)
+class RankedPaper:
+    paper: Paper
+    score: float
+    snippet_html: str | None = None  # already escaped, with <mark> around matches
+    reason: str | None = None  # why it is here ("because you liked ...", "12 upvotes today")
+
+
+@dataclass(slots=True)
+class ResultPage:
+    """The answer of every ranking: one page of papers, best first, plus how many there are."""
+
+    items: list[RankedPaper]
+    total: int
+    page: int
+    per_page: int
+    ranking: str  # "keyword", "semantic", "hybrid", "trending:week", "recommended", ...
+    took_ms: float = 0.0
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+
+@dataclass(slots=True)
+class DayPage:
+    day: dt.date
+    papers: list[Paper]
+    prev_day: dt.date | None
+    next_day: dt.date | None
+
+
+@dataclass(slots=True)
+class Stats:
+    papers: int
+    with_arxiv_id: int
+    with_code: int
+    days: int
+    first_day: dt.date | None
+    last_day: dt.date | None
+    by_source: dict[str, int]
+    database: str
+    database_bytes: int | None
+    index_docs: int | None

@@ -1,0 +1,228 @@
+"""BM25 keyword search over title, abstract and authors, with a tantivy index on disk.
+
+The index is derived data: it holds paper ids, not papers. `sync` brings it up to date
+from the store incrementally (papers changed since the last sync) and rebuilds it when it
+is missing, from another version, or was built from a different database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import tantivy
+
+from paperfeed.models import Paper, SearchFilters
+from paperfeed.search.query import ParsedQuery, author_phrase
+from paperfeed.store import Store
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+FIELD_BOOSTS = {"title": 3.0, "abstract": 1.0, "authors": 1.5}
+STATE_FILE = "paperfeed-state.json"
+# Re-read rows changed shortly before the last sync: a transaction that started earlier may
+# have committed after it. Re-indexing a paper is idempotent, so overlap costs little.
+SYNC_OVERLAP = dt.timedelta(minutes=2)
+RELOAD_EVERY_S = 1.0
+
+
+def _build_schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("id", stored=True, indexed=True, fast=True)
+    builder.add_text_field("title", tokenizer_name="en_stem")
+    builder.add_text_field("abstract", tokenizer_name="en_stem")
+    builder.add_text_field("authors", tokenizer_name="default")
+    builder.add_text_field("categories", tokenizer_name="raw")
+    builder.add_integer_field("published", indexed=True, fast=True)  # yyyymmdd
+    builder.add_integer_field("has_code", indexed=True, fast=True)
+    return builder.build()
+
+
+def day_number(day: dt.date | None) -> int:
+    return day.year * 10_000 + day.month * 100 + day.day if day else 0
+
+
+@dataclass(slots=True)
+class KeywordHits:
+    ids: list[int]
+    scores: list[float]
+    total: int
+
+
+class KeywordIndex:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.schema = _build_schema()
+        self._index: tantivy.Index | None = None
+        self._last_reload = 0.0
+        self._lock = threading.Lock()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def _state(self) -> dict:
+        try:
+            return json.loads((self.path / STATE_FILE).read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def _write_state(self, state: dict) -> None:
+        tmp = self.path / (STATE_FILE + ".tmp")
+        tmp.write_text(json.dumps(state))
+        tmp.replace(self.path / STATE_FILE)
+
+    def _open(self, *, fresh: bool = False) -> tantivy.Index:
+        if fresh and self.path.exists():
+            shutil.rmtree(self.path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
+        return self._index
+
+    @property
+    def index(self) -> tantivy.Index:
+        return self._index or self._open()
+
+    def is_current(self, store: Store) -> bool:
+        state = self._state()
+        return state.get("schema") == SCHEMA_VERSION and state.get("instance") == store.instance_id()
+
+    def sync(self, store: Store, *, progress: Callable[[int], None] | None = None) -> int:
+        """Index what changed in the store since the last sync; returns papers (re)indexed."""
+        with self._lock:
+            state = self._state()
+            instance = store.instance_id()
+            rebuild = state.get("schema") != SCHEMA_VERSION or state.get("instance") != instance
+            index = self._open(fresh=rebuild)
+            since = None if rebuild else _parse_time(state.get("watermark"))
+            try:
+                writer = index.writer(heap_size=128_000_000, num_threads=1)
+            except ValueError:
+                log.info("keyword index is being written by another process; skipping sync")
+                return 0
+            sync_started = _utcnow()
+            count = 0
+            try:
+                for chunk in store.papers.changed_since(since - SYNC_OVERLAP if since else None):
+                    for paper in chunk:
+                        if since is not None:
+                            writer.delete_documents_by_term("id", paper.id)
+                        if not paper.hidden:
+                            writer.add_document(self._document(paper))
+                    count += len(chunk)
+                    if progress:
+                        progress(len(chunk))
+                writer.commit()
+                writer.wait_merging_threads()
+            except BaseException:
+                writer.rollback()
+                raise
+            self._write_state({"schema": SCHEMA_VERSION, "instance": instance, "watermark": sync_started.isoformat()})
+            index.reload()
+            return count
+
+    def rebuild(self, store: Store, *, progress: Callable[[int], None] | None = None) -> int:
+        with self._lock:
+            if self.path.exists():
+                shutil.rmtree(self.path)
+            self._index = None
+        return self.sync(store, progress=progress)
+
+    def _document(self, paper: Paper) -> tantivy.Document:
+        return tantivy.Document(
+            id=paper.id,
+            title=paper.title,
+            abstract=paper.abstract,
+            authors=" ; ".join(paper.authors),
+            categories=paper.categories,
+            published=day_number(paper.published or paper.listed_on),
+            has_code=int(paper.has_code),
+        )
+
+    def doc_count(self) -> int:
+        self._maybe_reload(force=True)
+        return self.index.searcher().num_docs
+
+    # --- searching ---------------------------------------------------------------------------
+
+    def _maybe_reload(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._last_reload > RELOAD_EVERY_S:
+            self.index.reload()  # picks up commits made by other processes
+            self._last_reload = now
+
+    def _filter_queries(self, filters: SearchFilters) -> list[tantivy.Query]:
+        schema, queries = self.schema, []
+        if filters.date_from or filters.date_to:
+            queries.append(
+                tantivy.Query.range_query(
+                    schema,
+                    "published",
+                    tantivy.FieldType.Integer,
+                    day_number(filters.date_from) if filters.date_from else None,
+                    day_number(filters.date_to) if filters.date_to else None,
+                )
+            )
+        if filters.category:
+            queries.append(tantivy.Query.term_query(schema, "categories", filters.category.strip()))
+        if filters.has_code is not None:
+            queries.append(tantivy.Query.term_query(schema, "has_code", int(filters.has_code)))
+        if filters.author:
+            phrase = author_phrase(filters.author)
+            if phrase:
+                query, _errors = self.index.parse_query_lenient(phrase, ["authors"])
+                queries.append(query)
+        return queries
+
+    def search(
+        self,
+        parsed: ParsedQuery,
+        filters: SearchFilters,
+        *,
+        limit: int,
+        offset: int = 0,
+        newest_first: bool = False,
+    ) -> KeywordHits:
+        self._maybe_reload()
+        index = self.index
+        clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        if not parsed.is_empty:
+            text_query, _errors = index.parse_query_lenient(
+                parsed.to_tantivy(), list(FIELD_BOOSTS), field_boosts=FIELD_BOOSTS
+            )
+            clauses.append((tantivy.Occur.Must, text_query))
+        clauses.extend((tantivy.Occur.Must, q) for q in self._filter_queries(filters))
+        if not clauses:
+            query = tantivy.Query.all_query()
+            newest_first = True
+        elif len(clauses) == 1:
+            query = clauses[0][1]
+        else:
+            query = tantivy.Query.boolean_query(clauses)
+        if parsed.is_empty:
+            newest_first = True  # nothing to rank by relevance
+        searcher = index.searcher()
+        kwargs = {"order_by_field": "published", "order": tantivy.Order.Desc} if newest_first else {}
+        result = searcher.search(query, limit=limit, offset=offset, count=True, **kwargs)
+        ids, scores = [], []
+        for score, address in result.hits:
+            ids.append(searcher.doc(address)["id"][0])
+            scores.append(float(score) if not newest_first else 0.0)
+        return KeywordHits(ids=ids, scores=scores, total=result.count or 0)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _parse_time(value: str | None) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None

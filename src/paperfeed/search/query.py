@@ -1,0 +1,71 @@
+"""What a user typed, made safe: words, quoted phrases, exclusions and OR/AND, turned into
+a query string the index's own parser accepts without error, whatever was typed."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_TOKEN_RE = re.compile(r'(?P<neg>-)?"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+)')
+_WORD_PART_RE = re.compile(r"[^\W_]+", re.UNICODE)
+_OPERATORS = {"AND", "OR", "NOT"}
+MAX_QUERY_TERMS = 32  # bounds the work one query can cause
+
+
+@dataclass(slots=True)
+class ParsedQuery:
+    clauses: list[str] = field(default_factory=list)  # tantivy syntax, one per user token
+    words: list[str] = field(default_factory=list)  # positive words, for highlighting
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.words
+
+    def to_tantivy(self) -> str:
+        return " ".join(self.clauses)
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD_PART_RE.findall(text)]
+
+
+def _phrase(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else '"' + " ".join(words) + '"'
+
+
+def parse_user_query(text: str) -> ParsedQuery:
+    """Quotes make phrases (an unclosed quote runs to the end), a leading "-" excludes,
+    upper-case AND/OR/NOT are operators, and a hyphenated or dotted word ("BERT-based",
+    "GPT-4", "U.S.") is matched as the phrase of its parts."""
+    parsed = ParsedQuery()
+    pending_operator: str | None = None
+    for match in _TOKEN_RE.finditer(text or ""):
+        if len(parsed.clauses) >= MAX_QUERY_TERMS:
+            break
+        raw_word = match.group("word")
+        if raw_word in _OPERATORS:
+            pending_operator = raw_word if parsed.clauses else None
+            continue
+        negated = bool(match.group("neg"))
+        if raw_word is not None and raw_word.startswith("-") and len(raw_word) > 1:
+            negated, raw_word = True, raw_word[1:]
+        words = _words(match.group("phrase") if raw_word is None else raw_word)
+        if not words:
+            continue
+        clause = _phrase(words)
+        if negated or pending_operator == "NOT":
+            clause = "-" + clause
+        else:
+            parsed.words.extend(words)
+            if pending_operator in {"AND", "OR"}:
+                clause = f"{pending_operator} {clause}"
+        parsed.clauses.append(clause)
+        pending_operator = None
+    if parsed.clauses and not parsed.words:
+        parsed.clauses.clear()  # only exclusions: nothing to rank by
+    return parsed
+
+
+def author_phrase(name: str) -> str | None:
+    words = _words(name)
+    return _phrase(words) if words else None

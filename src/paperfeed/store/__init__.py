@@ -1,0 +1,97 @@
+"""The store: the one source of truth, on SQLite (embedded default) or PostgreSQL.
+
+All SQL lives in this package. Everything else asks a `Store` and gets domain objects back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from paperfeed.errors import StoreError
+from paperfeed.store import schema
+from paperfeed.store.imports import ImportStorage
+from paperfeed.store.papers import PaperStorage
+
+__all__ = ["Store", "create_engine"]
+
+
+def create_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = sa.engine.make_url(url).database
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:
+            cursor = dbapi_connection.cursor()
+            # WAL lets the web server read while an import writes; NORMAL is durable at checkpoints.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            self.engine = create_engine(url)
+        except Exception as exc:  # bad URL, missing driver
+            raise StoreError(f"cannot open database {url!r}: {exc}") from exc
+        self.papers = PaperStorage(self.engine)
+        self.imports = ImportStorage(self.engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True) -> Store:
+        store = cls(url)
+        if migrate:
+            store.migrate()
+        return store
+
+    def migrate(self, revision: str = "head") -> None:
+        from paperfeed.store.migrate import upgrade
+
+        try:
+            upgrade(self.engine, revision)
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"cannot migrate database {self.safe_url}: {exc.orig}") from exc
+
+    @property
+    def safe_url(self) -> str:
+        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+
+    def instance_id(self) -> str:
+        """A random id made once per database, so derived indexes notice a replaced store."""
+        with self.engine.begin() as conn:
+            value = conn.execute(sa.select(schema.meta.c.value).where(schema.meta.c.name == "instance_id")).scalar()
+            if value is None:
+                value = uuid.uuid4().hex
+                conn.execute(sa.insert(schema.meta).values(name="instance_id", value=value))
+            return value
+
+    def size_bytes(self) -> int | None:
+        with self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                path = self.engine.url.database
+                if not path or path == ":memory:":
+                    return None
+                return sum(p.stat().st_size for p in Path(path).parent.glob(Path(path).name + "*"))
+            if self.dialect == "postgresql":
+                return conn.execute(sa.text("SELECT pg_database_size(current_database())")).scalar()
+        return None
+
+    def close(self) -> None:
+        self.engine.dispose()

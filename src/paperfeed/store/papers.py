@@ -1,0 +1,316 @@
+"""Papers: merging incoming records (deduplicated by arXiv id, DOI and normalised title),
+and the reads every page needs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from paperfeed.models import Link, Paper, PaperRecord
+from paperfeed.store.schema import papers
+from paperfeed.text import parse_arxiv_id, title_hash, title_key
+
+_MERGED_TEXT_FIELDS = ("title", "abstract", "comments", "journal_ref", "published", "updated")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(slots=True)
+class MergeOutcome:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def paper_key(record: PaperRecord) -> str:
+    if record.arxiv_id:
+        return record.arxiv_id
+    digest = hashlib.sha1(f"{title_key(record.title)}|{record.doi or ''}".encode()).hexdigest()
+    return f"pf-{digest[:12]}"
+
+
+def _new_row(record: PaperRecord, now: dt.datetime) -> dict:
+    links = [link.as_dict() for link in record.links]
+    return {
+        "key": paper_key(record),
+        "arxiv_id": record.arxiv_id,
+        "version": record.version,
+        "doi": record.doi,
+        "title": record.title,
+        "title_hash": title_hash(record.title),
+        "abstract": record.abstract,
+        "authors": list(record.authors),
+        "categories": list(record.categories),
+        "comments": record.comments,
+        "journal_ref": record.journal_ref,
+        "links": links,
+        "published": record.published,
+        "updated": record.updated,
+        "listed_on": record.listed_on or record.published or now.date(),
+        "has_code": any(link["kind"] == "code" for link in links),
+        "sources": [record.source] if record.source else [],
+        "first_seen": now,
+        "last_updated": now,
+        "hidden": False,
+    }
+
+
+def _merge_into(row: dict, record: PaperRecord, doi_taken: bool) -> dict:
+    """The changes `record` brings to `row`. A newer arXiv version overwrites what it knows;
+    anything else only fills gaps, so a sparse source never erases a rich one."""
+    newer = record.version is not None and (row["version"] is None or record.version > row["version"])
+    changes: dict = {}
+    for name in _MERGED_TEXT_FIELDS:
+        value = getattr(record, name)
+        if value and (not row[name] or (newer and row[name] != value)):
+            changes[name] = value
+    for name in ("authors", "categories"):
+        value = list(getattr(record, name))
+        if value and (not row[name] or (newer and row[name] != value)):
+            changes[name] = value
+    if record.arxiv_id and not row["arxiv_id"]:
+        changes["arxiv_id"] = record.arxiv_id
+    if newer:
+        changes["version"] = record.version
+    if record.doi and not row["doi"] and not doi_taken:
+        changes["doi"] = record.doi
+    known = {link["url"] for link in row["links"]}
+    extra = [link.as_dict() for link in record.links if link.url not in known]
+    if extra:
+        changes["links"] = row["links"] + extra
+        changes["has_code"] = any(link["kind"] == "code" for link in changes["links"])
+    if record.source and record.source not in row["sources"]:
+        changes["sources"] = [*row["sources"], record.source]
+    if "title" in changes:
+        changes["title_hash"] = title_hash(changes["title"])
+    return changes
+
+
+class _BatchIndex:
+    """Rows of one batch (existing and new) by each identity, for in-memory deduplication."""
+
+    def __init__(self) -> None:
+        self.by_arxiv: dict[str, dict] = {}
+        self.by_doi: dict[str, dict] = {}
+        self.by_title: dict[str, list[dict]] = {}
+
+    def add(self, row: dict) -> None:
+        if row["arxiv_id"]:
+            self.by_arxiv[row["arxiv_id"]] = row
+        if row["doi"]:
+            self.by_doi[row["doi"]] = row
+        same_title = self.by_title.setdefault(row["title_hash"], [])
+        if row not in same_title:
+            same_title.append(row)
+
+    def find(self, record: PaperRecord, record_title_hash: str) -> dict | None:
+        if record.arxiv_id and record.arxiv_id in self.by_arxiv:
+            return self.by_arxiv[record.arxiv_id]
+        if record.doi and record.doi in self.by_doi:
+            row = self.by_doi[record.doi]
+            if not (record.arxiv_id and row["arxiv_id"]):
+                return row
+        for row in self.by_title.get(record_title_hash, ()):
+            arxiv_clash = record.arxiv_id and row["arxiv_id"] and record.arxiv_id != row["arxiv_id"]
+            doi_clash = record.doi and row["doi"] and record.doi != row["doi"]
+            if not (arxiv_clash or doi_clash):
+                return row
+        return None
+
+
+def row_to_paper(row: sa.Row | dict) -> Paper:
+    m = row._mapping if isinstance(row, sa.Row) else row
+    return Paper(
+        id=m["id"],
+        key=m["key"],
+        title=m["title"],
+        abstract=m["abstract"],
+        authors=list(m["authors"] or []),
+        categories=list(m["categories"] or []),
+        arxiv_id=m["arxiv_id"],
+        version=m["version"],
+        doi=m["doi"],
+        published=m["published"],
+        updated=m["updated"],
+        comments=m["comments"],
+        journal_ref=m["journal_ref"],
+        links=[Link(link["kind"], link["url"]) for link in (m["links"] or [])],
+        listed_on=m["listed_on"],
+        has_code=bool(m["has_code"]),
+        sources=list(m["sources"] or []),
+        first_seen=m["first_seen"],
+        last_updated=m["last_updated"],
+        hidden=bool(m["hidden"]),
+    )
+
+
+class PaperStorage:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def merge_batch(self, conn: Connection, records: Sequence[PaperRecord]) -> MergeOutcome:
+        """Insert or update `records` inside the caller's transaction."""
+        now = utcnow()
+        hashes = [title_hash(r.title) for r in records]
+        index = _BatchIndex()
+        for row in self._existing_rows(conn, records, hashes):
+            index.add(row)
+        outcome = MergeOutcome()
+        new_rows: list[dict] = []
+        dirty: dict[int, dict] = {}  # id -> changed columns of existing rows
+        for record, record_hash in zip(records, hashes, strict=True):
+            row = index.find(record, record_hash)
+            if row is None:
+                row = _new_row(record, now)
+                new_rows.append(row)
+                index.add(row)
+                outcome.added += 1
+                continue
+            doi_taken = bool(record.doi) and index.by_doi.get(record.doi, row) is not row
+            changes = _merge_into(row, record, doi_taken)
+            if not changes:
+                outcome.unchanged += 1
+                continue
+            row.update(changes)
+            index.add(row)
+            outcome.updated += 1
+            if "id" in row:  # an existing row; rows new in this batch are inserted whole below
+                dirty.setdefault(row["id"], {}).update(changes, last_updated=now)
+        if new_rows:
+            conn.execute(sa.insert(papers), new_rows)
+        for paper_id, changes in dirty.items():
+            conn.execute(sa.update(papers).where(papers.c.id == paper_id).values(**changes))
+        return outcome
+
+    def _existing_rows(self, conn: Connection, records: Sequence[PaperRecord], hashes: list[str]) -> list[dict]:
+        arxiv_ids = sorted({r.arxiv_id for r in records if r.arxiv_id})
+        dois = sorted({r.doi for r in records if r.doi})
+        clauses = [papers.c.title_hash.in_(sorted(set(hashes)))]
+        if arxiv_ids:
+            clauses.append(papers.c.arxiv_id.in_(arxiv_ids))
+        if dois:
+            clauses.append(papers.c.doi.in_(dois))
+        result = conn.execute(sa.select(papers).where(sa.or_(*clauses)))
+        return [dict(row._mapping) for row in result]
+
+    def set_hidden(self, paper_id: int, hidden: bool) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(papers).where(papers.c.id == paper_id).values(hidden=hidden, last_updated=utcnow())
+            )
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def get(self, paper_id: int) -> Paper | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(papers).where(papers.c.id == paper_id)).first()
+        return row_to_paper(row) if row else None
+
+    def get_many(self, ids: Sequence[int], *, include_hidden: bool = False) -> list[Paper]:
+        """Papers in the order of `ids`; unknown (or hidden) ids are skipped."""
+        if not ids:
+            return []
+        query = sa.select(papers).where(papers.c.id.in_(list(ids)))
+        if not include_hidden:
+            query = query.where(papers.c.hidden.is_(False))
+        with self.engine.connect() as conn:
+            found = {row.id: row_to_paper(row) for row in conn.execute(query)}
+        return [found[i] for i in ids if i in found]
+
+    def resolve(self, ref: str) -> Paper | None:
+        """A paper by any of its names: arXiv id (any version) or URL, stable key, DOI, or row id."""
+        ref = ref.strip()
+        parsed = parse_arxiv_id(ref)
+        clauses = []
+        if parsed:
+            clauses.append(papers.c.arxiv_id == parsed[0])
+        clauses.append(papers.c.key == ref)
+        if ref.lower().startswith("10."):
+            clauses.append(papers.c.doi == ref.lower())
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(papers).where(sa.or_(*clauses)).limit(1)).first()
+        return row_to_paper(row) if row else None
+
+    def on_day(self, day: dt.date, *, limit: int = 500) -> list[Paper]:
+        query = (
+            sa.select(papers)
+            .where(papers.c.listed_on == day, papers.c.hidden.is_(False))
+            .order_by(papers.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [row_to_paper(row) for row in conn.execute(query)]
+
+    def latest_day(self) -> dt.date | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.max(papers.c.listed_on)).where(papers.c.hidden.is_(False))).scalar()
+
+    def neighbour_days(self, day: dt.date) -> tuple[dt.date | None, dt.date | None]:
+        visible = papers.c.hidden.is_(False)
+        with self.engine.connect() as conn:
+            prev_day = conn.execute(
+                sa.select(sa.func.max(papers.c.listed_on)).where(papers.c.listed_on < day, visible)
+            ).scalar()
+            next_day = conn.execute(
+                sa.select(sa.func.min(papers.c.listed_on)).where(papers.c.listed_on > day, visible)
+            ).scalar()
+        return prev_day, next_day
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(papers)).scalar_one()
+
+    def summary(self) -> dict:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(
+                    sa.func.count(),
+                    sa.func.count(papers.c.arxiv_id),
+                    sa.func.count().filter(papers.c.has_code.is_(True)),
+                    sa.func.count(sa.distinct(papers.c.listed_on)),
+                    sa.func.min(papers.c.listed_on),
+                    sa.func.max(papers.c.listed_on),
+                )
+            ).one()
+            by_source: Counter[str] = Counter()
+            for (sources,) in conn.execute(sa.select(papers.c.sources)):
+                by_source.update(sources or [])
+        return {
+            "papers": row[0],
+            "with_arxiv_id": row[1],
+            "with_code": row[2],
+            "days": row[3],
+            "first_day": row[4],
+            "last_day": row[5],
+            "by_source": dict(by_source.most_common()),
+        }
+
+    def changed_since(self, since: dt.datetime | None, *, chunk: int = 5_000) -> Iterator[list[Paper]]:
+        """Papers changed at or after `since` (all when None), in chunks, for derived indexes."""
+        last_id = 0
+        while True:
+            query = sa.select(papers).where(papers.c.id > last_id).order_by(papers.c.id).limit(chunk)
+            if since is not None:
+                query = query.where(papers.c.last_updated >= since)
+            with self.engine.connect() as conn:
+                rows = [row_to_paper(row) for row in conn.execute(query)]
+            if not rows:
+                return
+            yield rows
+            last_id = rows[-1].id
+
+    def ids_with_keys(self, keys: Iterable[str]) -> dict[str, int]:
+        keys = list(keys)
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(papers.c.key, papers.c.id).where(papers.c.key.in_(keys)))
+            return {key: paper_id for key, paper_id in rows}
