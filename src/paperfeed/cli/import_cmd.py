@@ -9,7 +9,8 @@ import typer
 from rich.table import Table
 
 from paperfeed.cli.common import console, open_core, progress_bar
-from paperfeed.ingest import FILE_FORMATS, open_sources
+from paperfeed.errors import InvalidInput
+from paperfeed.ingest import DEMO_DATA, FILE_FORMATS, open_sources
 from paperfeed.models import ImportReport
 
 SHOWN_REJECTIONS = 20
@@ -18,7 +19,7 @@ SHOWN_REJECTIONS = 20
 def print_reports(reports: list[ImportReport]) -> None:
     table = Table(title="Import report", title_justify="left")
     for column in ("source", "format", "added", "updated", "unchanged", "rejected", "seconds"):
-        table.add_column(column, justify="right" if column not in {"source", "format"} else "left")
+        table.add_column(column, justify="left" if column in {"source", "format"} else "right", overflow="fold")
     for r in reports:
         resumed = f" (resumed after record {r.resumed_from})" if r.resumed_from else ""
         table.add_row(
@@ -34,18 +35,23 @@ def print_reports(reports: list[ImportReport]) -> None:
 
 
 def import_command(
-    path: Annotated[Path, typer.Argument(help="A file, or a directory whose files are all imported.")],
+    path: Annotated[
+        Path | None, typer.Argument(help="A file, or a directory whose files are all imported.")
+    ] = None,
     fmt: Annotated[
         str | None,
         typer.Option("--format", "-f", help=f"One of: {', '.join(FILE_FORMATS)}. Guessed from the file when omitted."),
     ] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Import the bundled Daily Papers demo pages.")] = False,
     database_url: Annotated[str | None, typer.Option(help="Database URL (default: PAPERFEED_DATABASE_URL or SQLite).")] = None,
 ) -> None:
     """Import papers from files: Daily Papers text pages, the arXiv metadata snapshot (JSONL),
     arXiv API Atom responses, OAI-PMH responses or BibTeX. Re-running is safe: nothing is
     duplicated, and an interrupted import resumes."""
+    if (path is None) == (not demo):
+        raise InvalidInput("give a PATH to import, or --demo for the bundled demo data (not both)")
     core = open_core(database_url)
-    sources = open_sources(path, fmt)
+    sources = open_sources(DEMO_DATA if demo else path, fmt)
     with progress_bar("importing") as advance:
         reports = core.import_sources(sources, progress=advance, sync=False)
     with progress_bar("indexing") as advance:

@@ -9,6 +9,9 @@ from pathlib import Path
 from paperfeed.errors import InvalidInput
 from paperfeed.ingest.base import Source
 
+# Real Daily Papers pages shipped with paperfeed, so a new instance has something to show.
+DEMO_DATA = Path(__file__).resolve().parents[1] / "demo" / "hf-daily-papers"
+
 # format name -> (module, class) of its file source; modules load only when used
 FILE_FORMATS: dict[str, tuple[str, str]] = {
     "hf-daily": ("paperfeed.ingest.hf_daily", "HFDailyTextSource"),

@@ -1,0 +1,2 @@
+"""The web interface: server-rendered HTML pages and the JSON API, both thin layers over
+`paperfeed.core.PaperFeed`."""

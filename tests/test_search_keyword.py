@@ -1,0 +1,149 @@
+"""Keyword search: BM25 over title, abstract and authors, with filters, sorting and paging."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import add_papers, day, paper
+from paperfeed.errors import InvalidInput
+from paperfeed.models import SearchFilters, SearchRequest
+
+
+def keyword(core, query: str = "", **kwargs):
+    filters = SearchFilters(**kwargs.pop("filters", {}))
+    return core.search(SearchRequest(query=query, filters=filters, mode="keyword", **kwargs))
+
+
+def titles(result) -> list[str]:
+    return [item.paper.title for item in result.items]
+
+
+@pytest.fixture
+def small_core(core):
+    add_papers(
+        core,
+        paper(
+            "Attention Is All You Need",
+            "The dominant sequence transduction models are based on recurrent networks. We propose the Transformer.",
+            authors=["Ashish Vaswani", "Noam Shazeer"],
+            categories=["cs.CL", "cs.LG"],
+            arxiv_id="1706.03762",
+            version=7,
+            published=day("2017-06-12"),
+        ),
+        paper(
+            "BERT: Pre-training of Deep Bidirectional Transformers for Language Understanding",
+            "We introduce BERT, a language representation model built on attention. Code: https://github.com/google-research/bert",
+            authors=["Jacob Devlin", "Ming-Wei Chang"],
+            categories=["cs.CL"],
+            arxiv_id="1810.04805",
+            published=day("2018-10-11"),
+        ),
+        paper(
+            "Denoising Diffusion Probabilistic Models",
+            "We present high quality image synthesis results using diffusion probabilistic models, with attention.",
+            authors=["Jonathan Ho", "Ajay Jain", "Pieter Abbeel"],
+            categories=["cs.LG", "stat.ML"],
+            arxiv_id="2006.11239",
+            published=day("2020-06-19"),
+        ),
+        paper(
+            "Scaling Laws for Neural Language Models",
+            "We study empirical scaling laws for language model performance on the cross-entropy loss.",
+            authors=["Jared Kaplan", "Sam McCandlish"],
+            categories=["cs.LG"],
+            arxiv_id="2001.08361",
+            published=day("2020-01-23"),
+        ),
+    )
+    return core
+
+
+def test_title_matches_rank_above_abstract_only_matches(small_core):
+    result = keyword(small_core, "attention")
+    assert titles(result)[0] == "Attention Is All You Need"
+    assert result.total == 3
+
+
+def test_results_carry_escaped_snippets_with_marked_words(small_core):
+    item = keyword(small_core, "diffusion").items[0]
+    assert "<mark>diffusion</mark>" in item.snippet_html
+
+
+def test_author_names_are_searchable(small_core):
+    assert titles(keyword(small_core, "Kaplan")) == ["Scaling Laws for Neural Language Models"]
+
+
+def test_quoted_phrase_matches_only_the_phrase(small_core):
+    assert titles(keyword(small_core, '"language models"')) == ["Scaling Laws for Neural Language Models"]
+
+
+def test_excluded_words_remove_papers(small_core):
+    assert "Denoising Diffusion Probabilistic Models" not in titles(keyword(small_core, "attention -diffusion"))
+
+
+def test_hyphenated_words_and_acronyms_match(small_core):
+    assert titles(keyword(small_core, "Pre-training"))[0].startswith("BERT")
+    assert titles(keyword(small_core, "BERT"))[0].startswith("BERT")
+    assert titles(keyword(small_core, "cross-entropy")) == ["Scaling Laws for Neural Language Models"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"', "((", "AND", "OR NOT", "-", "a -b", "title:", "*", "x" * 5000, "\x00", "🙂 transformers", "a:b:c", "[1 TO",
+     "^2", "~", "\\", "NOT attention"],
+)
+def test_no_typed_query_raises(small_core, query):
+    result = keyword(small_core, query)
+    assert result.total >= 0
+
+
+def test_filters_by_category_author_dates_and_code(small_core):
+    assert titles(keyword(small_core, filters={"category": "stat.ML"})) == ["Denoising Diffusion Probabilistic Models"]
+    assert titles(keyword(small_core, "models", filters={"author": "jonathan ho"})) == [
+        "Denoising Diffusion Probabilistic Models"
+    ]
+    in_2020 = keyword(small_core, filters={"date_from": day("2020-01-01"), "date_to": day("2020-12-31")})
+    assert sorted(titles(in_2020)) == ["Denoising Diffusion Probabilistic Models", "Scaling Laws for Neural Language Models"]
+    with_code = keyword(small_core, filters={"has_code": True})
+    assert titles(with_code) == ["BERT: Pre-training of Deep Bidirectional Transformers for Language Understanding"]
+
+
+def test_newest_sort_orders_by_publication_date(small_core):
+    result = keyword(small_core, "attention", sort="newest")
+    assert [i.paper.arxiv_id for i in result.items] == ["2006.11239", "1810.04805", "1706.03762"]
+
+
+def test_pages_do_not_overlap_and_cover_all_results(demo_core):
+    first = keyword(demo_core, "language models", per_page=10, page=1)
+    second = keyword(demo_core, "language models", per_page=10, page=2)
+    assert first.total == second.total > 20
+    assert not {i.paper.id for i in first.items} & {i.paper.id for i in second.items}
+    assert first.has_next and second.has_prev
+
+
+def test_demo_search_finds_a_half_remembered_title(demo_core):
+    assert titles(keyword(demo_core, "adams bashforth diffusion cache"))[0].startswith("AB-Cache")
+
+
+def test_out_of_range_paging_is_a_clear_error(small_core):
+    with pytest.raises(InvalidInput):
+        keyword(small_core, "attention", per_page=1000)
+    with pytest.raises(InvalidInput):
+        keyword(small_core, "attention", page=0)
+
+
+def test_lost_index_is_rebuilt_from_the_store(small_core):
+    import shutil
+
+    shutil.rmtree(small_core.keyword.path)
+    small_core.keyword = type(small_core.keyword)(small_core.keyword.path)
+    small_core.sync_indexes()
+    assert titles(keyword(small_core, "attention"))[0] == "Attention Is All You Need"
+
+
+def test_hidden_papers_disappear_from_search(small_core):
+    target = small_core.paper("2006.11239")
+    small_core.store.papers.set_hidden(target.id, True)
+    small_core.sync_indexes()
+    assert "Denoising Diffusion Probabilistic Models" not in titles(keyword(small_core, "diffusion"))
