@@ -11,7 +11,11 @@ from paperfeed.text import finish_record
 
 def paper(title: str, abstract: str | None = None, **fields) -> PaperRecord:
     fields.setdefault("source", "test")
-    return PaperRecord(title=title, abstract=f"An abstract about {title.lower()}." if abstract is None else abstract, **fields)
+    return PaperRecord(
+        title=title,
+        abstract=f"An abstract about {title.lower()}." if abstract is None else abstract,
+        **fields,
+    )
 
 
 def add_papers(core: PaperFeed, *records: PaperRecord) -> None:

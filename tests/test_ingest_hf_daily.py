@@ -72,7 +72,9 @@ def test_code_links_in_abstracts_are_found(demo_core):
 def test_a_title_without_abstract_is_rejected_with_its_line_and_the_rest_imports(tmp_path, core):
     page = tmp_path / "page.txt"
     abstract = "We study widgets at scale and find that sparse widgets beat dense ones. " * 3
-    with_code = "An abstract long enough to be an abstract, with code at https://github.com/example/widgets. " * 2
+    with_code = (
+        "An abstract long enough to be an abstract, with code at https://github.com/example/widgets. " * 2
+    )
     lines = [
         "Subscribe",
         "A Paper Without Its Abstract",
@@ -84,7 +86,9 @@ def test_a_title_without_abstract_is_rejected_with_its_line_and_the_rest_imports
     page.write_text("\n".join(lines) + "\n", encoding="utf-8")
     [report] = core.import_path(page)
     assert report.added == 2
-    assert [(r.record_no, r.reason) for r in report.rejections] == [(2, "title without an abstract line after it")]
+    assert [(r.record_no, r.reason) for r in report.rejections] == [
+        (2, "title without an abstract line after it")
+    ]
     found = core.search(SearchRequest(query="brave")).items[0].paper
     assert found is not None and found.title == "Bold & Brave: HTML in Titles"
     assert found.has_code

@@ -79,7 +79,9 @@ def test_quoted_phrase_matches_only_the_phrase(small_core):
 
 
 def test_excluded_words_remove_papers(small_core):
-    assert "Denoising Diffusion Probabilistic Models" not in titles(keyword(small_core, "attention -diffusion"))
+    assert "Denoising Diffusion Probabilistic Models" not in titles(
+        keyword(small_core, "attention -diffusion")
+    )
 
 
 def test_hyphenated_words_and_acronyms_match(small_core):
@@ -90,8 +92,25 @@ def test_hyphenated_words_and_acronyms_match(small_core):
 
 @pytest.mark.parametrize(
     "query",
-    ['"', "((", "AND", "OR NOT", "-", "a -b", "title:", "*", "x" * 5000, "\x00", "🙂 transformers", "a:b:c", "[1 TO",
-     "^2", "~", "\\", "NOT attention"],
+    [
+        '"',
+        "((",
+        "AND",
+        "OR NOT",
+        "-",
+        "a -b",
+        "title:",
+        "*",
+        "x" * 5000,
+        "\x00",
+        "🙂 transformers",
+        "a:b:c",
+        "[1 TO",
+        "^2",
+        "~",
+        "\\",
+        "NOT attention",
+    ],
 )
 def test_no_typed_query_raises(small_core, query):
     result = keyword(small_core, query)
@@ -99,14 +118,21 @@ def test_no_typed_query_raises(small_core, query):
 
 
 def test_filters_by_category_author_dates_and_code(small_core):
-    assert titles(keyword(small_core, filters={"category": "stat.ML"})) == ["Denoising Diffusion Probabilistic Models"]
+    assert titles(keyword(small_core, filters={"category": "stat.ML"})) == [
+        "Denoising Diffusion Probabilistic Models"
+    ]
     assert titles(keyword(small_core, "models", filters={"author": "jonathan ho"})) == [
         "Denoising Diffusion Probabilistic Models"
     ]
     in_2020 = keyword(small_core, filters={"date_from": day("2020-01-01"), "date_to": day("2020-12-31")})
-    assert sorted(titles(in_2020)) == ["Denoising Diffusion Probabilistic Models", "Scaling Laws for Neural Language Models"]
+    assert sorted(titles(in_2020)) == [
+        "Denoising Diffusion Probabilistic Models",
+        "Scaling Laws for Neural Language Models",
+    ]
     with_code = keyword(small_core, filters={"has_code": True})
-    assert titles(with_code) == ["BERT: Pre-training of Deep Bidirectional Transformers for Language Understanding"]
+    assert titles(with_code) == [
+        "BERT: Pre-training of Deep Bidirectional Transformers for Language Understanding"
+    ]
 
 
 def test_newest_sort_orders_by_publication_date(small_core):

@@ -47,7 +47,9 @@ class PaperFeed:
             self.sync_indexes()
         return reports
 
-    def import_path(self, path: Path, fmt: str | None = None, *, progress: Progress | None = None) -> list[ImportReport]:
+    def import_path(
+        self, path: Path, fmt: str | None = None, *, progress: Progress | None = None
+    ) -> list[ImportReport]:
         return self.import_sources(open_sources(path, fmt), progress=progress)
 
     def sync_indexes(self, *, progress: Progress | None = None) -> int:

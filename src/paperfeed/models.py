@@ -159,7 +159,9 @@ class SearchFilters:
     has_code: bool | None = None
 
     def is_empty(self) -> bool:
-        return not (self.date_from or self.date_to or self.author or self.category or self.has_code is not None)
+        return not (
+            self.date_from or self.date_to or self.author or self.category or self.has_code is not None
+        )
 
 
 @dataclass(slots=True)

@@ -19,8 +19,9 @@ MAX_AUTHORS = 2_000
 MAX_AUTHOR_CHARS = 300
 
 _TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
-_WS_RE = re.compile(r"\s+")
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters become spaces; runs of whitespace then collapse to one space.
+_CONTROLS_TO_SPACE = {code: " " for code in [*range(0x20), 0x7F]}
+_NON_ALNUM_RE = re.compile(r"[\W_]+")
 
 # New-style (0704.0001 .. 2412.99999) and old-style (hep-th/9901001) arXiv ids, optional version.
 _ARXIV_NEW = r"(?P<new>\d{4}\.\d{4,5})"
@@ -42,20 +43,21 @@ def clean_text(value: str | None) -> str:
     """Plain, single-spaced text: HTML tags dropped, entities decoded, control characters removed."""
     if not value:
         return ""
-    text = unicodedata.normalize("NFC", value)
+    text = value if value.isascii() else unicodedata.normalize("NFC", value)
     if "<" in text:
         text = _TAG_RE.sub(" ", text)
     if "&" in text:
         text = html.unescape(text)
-    text = _CONTROL_RE.sub("", text)
-    return _WS_RE.sub(" ", text).strip()
+    return " ".join(text.translate(_CONTROLS_TO_SPACE).split())
 
 
 def title_key(title: str) -> str:
     """Normalised title for duplicate detection: case, accents, punctuation and spacing ignored."""
-    decomposed = unicodedata.normalize("NFKD", title.casefold())
-    kept = "".join(ch if ch.isalnum() else " " for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(kept.split())
+    text = title.casefold()
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _NON_ALNUM_RE.sub(" ", text).strip()
 
 
 def title_hash(title: str) -> str:
@@ -102,7 +104,10 @@ def find_links(*texts: str | None) -> list[Link]:
 
 
 def arxiv_links(arxiv_id: str) -> list[Link]:
-    return [Link("abs", f"https://arxiv.org/abs/{arxiv_id}"), Link("pdf", f"https://arxiv.org/pdf/{arxiv_id}")]
+    return [
+        Link("abs", f"https://arxiv.org/abs/{arxiv_id}"),
+        Link("pdf", f"https://arxiv.org/pdf/{arxiv_id}"),
+    ]
 
 
 def split_authors(value: str) -> list[str]:

@@ -19,17 +19,26 @@ SHOWN_REJECTIONS = 20
 def print_reports(reports: list[ImportReport]) -> None:
     table = Table(title="Import report", title_justify="left")
     for column in ("source", "format", "added", "updated", "unchanged", "rejected", "seconds"):
-        table.add_column(column, justify="left" if column in {"source", "format"} else "right", overflow="fold")
+        table.add_column(
+            column, justify="left" if column in {"source", "format"} else "right", overflow="fold"
+        )
     for r in reports:
         resumed = f" (resumed after record {r.resumed_from})" if r.resumed_from else ""
         table.add_row(
-            r.source + resumed, r.fmt, f"{r.added:,}", f"{r.updated:,}", f"{r.unchanged:,}", f"{r.rejected:,}",
+            r.source + resumed,
+            r.fmt,
+            f"{r.added:,}",
+            f"{r.updated:,}",
+            f"{r.unchanged:,}",
+            f"{r.rejected:,}",
             f"{r.seconds:.2f}",
         )
     console.print(table)
     for r in reports:
         for rejection in r.rejections[:SHOWN_REJECTIONS]:
-            console.print(f"[yellow]rejected[/] {r.source}:{rejection.record_no}: {rejection.reason}", highlight=False)
+            console.print(
+                f"[yellow]rejected[/] {r.source}:{rejection.record_no}: {rejection.reason}", highlight=False
+            )
         if r.rejected > SHOWN_REJECTIONS:
             console.print(f"[yellow]… and {r.rejected - SHOWN_REJECTIONS:,} more rejections in {r.source}[/]")
 
@@ -40,10 +49,14 @@ def import_command(
     ] = None,
     fmt: Annotated[
         str | None,
-        typer.Option("--format", "-f", help=f"One of: {', '.join(FILE_FORMATS)}. Guessed from the file when omitted."),
+        typer.Option(
+            "--format", "-f", help=f"One of: {', '.join(FILE_FORMATS)}. Guessed from the file when omitted."
+        ),
     ] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Import the bundled Daily Papers demo pages.")] = False,
-    database_url: Annotated[str | None, typer.Option(help="Database URL (default: PAPERFEED_DATABASE_URL or SQLite).")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="Database URL (default: PAPERFEED_DATABASE_URL or SQLite).")
+    ] = None,
 ) -> None:
     """Import papers from files: Daily Papers text pages, the arXiv metadata snapshot (JSONL),
     arXiv API Atom responses, OAI-PMH responses or BibTeX. Re-running is safe: nothing is

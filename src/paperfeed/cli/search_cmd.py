@@ -15,10 +15,18 @@ from paperfeed.models import SearchFilters, SearchRequest
 def search_command(
     query: Annotated[str, typer.Argument(help='Words, "quoted phrases", -excluded words.')] = "",
     author: Annotated[str | None, typer.Option(help="Only papers by this author.")] = None,
-    category: Annotated[str | None, typer.Option(help="Only papers in this arXiv category, e.g. cs.CL.")] = None,
-    since: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Published on or after.")] = None,
-    until: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Published on or before.")] = None,
-    has_code: Annotated[bool | None, typer.Option("--has-code/--no-code", help="With or without a code link.")] = None,
+    category: Annotated[
+        str | None, typer.Option(help="Only papers in this arXiv category, e.g. cs.CL.")
+    ] = None,
+    since: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Published on or after.")
+    ] = None,
+    until: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Published on or before.")
+    ] = None,
+    has_code: Annotated[
+        bool | None, typer.Option("--has-code/--no-code", help="With or without a code link.")
+    ] = None,
     sort: Annotated[str, typer.Option(help="relevance or newest.")] = "relevance",
     mode: Annotated[str, typer.Option(help="keyword, semantic or hybrid.")] = "keyword",
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100)] = 10,
@@ -56,7 +64,11 @@ def search_command(
         paper = item.paper
         authors = ", ".join(paper.authors[:3]) + (" et al." if len(paper.authors) > 3 else "")
         table.add_row(
-            str(rank), paper.paper_id, paper.title, authors, str(paper.published or paper.listed_on),
+            str(rank),
+            paper.paper_id,
+            paper.title,
+            authors,
+            str(paper.published or paper.listed_on),
             f"{item.score:.2f}",
         )
     console.print(table)

@@ -56,7 +56,11 @@ def open_sources(path: Path, fmt: str | None = None) -> list[Source]:
     path = Path(path)
     if not path.exists():
         raise InvalidInput(f"no such file or directory: {path}")
-    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")) if path.is_dir() else [path]
+    files = (
+        sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        if path.is_dir()
+        else [path]
+    )
     if not files:
         raise InvalidInput(f"no files to import in {path}")
     return [source_factory(fmt or detect_format(f))(f) for f in files]

@@ -23,7 +23,12 @@ _CHROME = {
     "previous",
     "next",
 }
-_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1
+    )
+}
 _DAY_RE = re.compile(r"^(?P<month>[A-Za-z]{3})[a-z]*\.? (?P<day>\d{1,2})(?:, (?P<year>\d{4}))?$")
 _MAX_TITLE_LINE = 300  # longer lines are abstracts
 _SHORT_ABSTRACT = 150  # shorter lines not ending in "." are titles

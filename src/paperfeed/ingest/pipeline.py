@@ -81,7 +81,9 @@ def run_import(
         message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         store.imports.finish(run.id, error=message[:2000])
         if isinstance(exc, (OSError, sa.exc.SQLAlchemyError)):
-            raise ImportFailed(f"import of {source.location} stopped after record {last_no}: {message}") from exc
+            raise ImportFailed(
+                f"import of {source.location} stopped after record {last_no}: {message}"
+            ) from exc
         raise
     store.imports.finish(run.id)
     report.seconds = time.perf_counter() - started

@@ -123,7 +123,9 @@ class KeywordIndex:
             except BaseException:
                 writer.rollback()
                 raise
-            self._write_state({"schema": SCHEMA_VERSION, "instance": instance, "watermark": sync_started.isoformat()})
+            self._write_state(
+                {"schema": SCHEMA_VERSION, "instance": instance, "watermark": sync_started.isoformat()}
+            )
             index.reload()
             return count
 

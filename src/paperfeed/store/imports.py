@@ -38,12 +38,18 @@ class ImportStorage:
             ).first()
             if row is not None:
                 conn.execute(
-                    sa.update(import_runs).where(import_runs.c.id == row.id).values(status="running", error=None)
+                    sa.update(import_runs)
+                    .where(import_runs.c.id == row.id)
+                    .values(status="running", error=None)
                 )
-                return ImportRun(row.id, row.records_done, row.added, row.updated, row.unchanged, row.rejected)
+                return ImportRun(
+                    row.id, row.records_done, row.added, row.updated, row.unchanged, row.rejected
+                )
             run_id = conn.execute(
                 sa.insert(import_runs)
-                .values(fmt=fmt, location=location, fingerprint=fingerprint, status="running", started_at=utcnow())
+                .values(
+                    fmt=fmt, location=location, fingerprint=fingerprint, status="running", started_at=utcnow()
+                )
                 .returning(import_runs.c.id)
             ).scalar_one()
             return ImportRun(run_id, 0, 0, 0, 0, 0)

@@ -37,7 +37,7 @@ def paper_key(record: PaperRecord) -> str:
     return f"pf-{digest[:12]}"
 
 
-def _new_row(record: PaperRecord, now: dt.datetime) -> dict:
+def _new_row(record: PaperRecord, record_title_hash: str, now: dt.datetime) -> dict:
     links = [link.as_dict() for link in record.links]
     return {
         "key": paper_key(record),
@@ -45,7 +45,7 @@ def _new_row(record: PaperRecord, now: dt.datetime) -> dict:
         "version": record.version,
         "doi": record.doi,
         "title": record.title,
-        "title_hash": title_hash(record.title),
+        "title_hash": record_title_hash,
         "abstract": record.abstract,
         "authors": list(record.authors),
         "categories": list(record.categories),
@@ -171,7 +171,7 @@ class PaperStorage:
         for record, record_hash in zip(records, hashes, strict=True):
             row = index.find(record, record_hash)
             if row is None:
-                row = _new_row(record, now)
+                row = _new_row(record, record_hash, now)
                 new_rows.append(row)
                 index.add(row)
                 outcome.added += 1
@@ -192,7 +192,9 @@ class PaperStorage:
             conn.execute(sa.update(papers).where(papers.c.id == paper_id).values(**changes))
         return outcome
 
-    def _existing_rows(self, conn: Connection, records: Sequence[PaperRecord], hashes: list[str]) -> list[dict]:
+    def _existing_rows(
+        self, conn: Connection, records: Sequence[PaperRecord], hashes: list[str]
+    ) -> list[dict]:
         arxiv_ids = sorted({r.arxiv_id for r in records if r.arxiv_id})
         dois = sorted({r.doi for r in records if r.doi})
         clauses = [papers.c.title_hash.in_(sorted(set(hashes)))]
@@ -253,7 +255,9 @@ class PaperStorage:
 
     def latest_day(self) -> dt.date | None:
         with self.engine.connect() as conn:
-            return conn.execute(sa.select(sa.func.max(papers.c.listed_on)).where(papers.c.hidden.is_(False))).scalar()
+            return conn.execute(
+                sa.select(sa.func.max(papers.c.listed_on)).where(papers.c.hidden.is_(False))
+            ).scalar()
 
     def neighbour_days(self, day: dt.date) -> tuple[dt.date | None, dt.date | None]:
         visible = papers.c.hidden.is_(False)

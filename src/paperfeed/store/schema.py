@@ -74,7 +74,9 @@ import_rejections = sa.Table(
     "import_rejections",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("run_id", sa.Integer, sa.ForeignKey("import_runs.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column(
+        "run_id", sa.Integer, sa.ForeignKey("import_runs.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
     sa.Column("record_no", sa.Integer, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
 )
