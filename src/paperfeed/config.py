@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -20,6 +21,20 @@ class Settings(BaseModel):
     port: int = 8000
     secret_key: str | None = None  # signs sessions and links; generated into data_dir when unset
     base_url: str = "http://127.0.0.1:8000"
+    arxiv_api_url: str = "https://export.arxiv.org/api/query"  # where submitted papers are fetched
+    submissions_per_day: int = Field(default=10, ge=0)  # papers one user may submit per (UTC) day
+    # Outgoing mail (digests, confirmations); no smtp_host means mail is off.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "paperfeed <paperfeed@localhost>"
+    digest_send_hour: int = Field(default=8, ge=0, le=23)  # default local hour of new subscriptions
+    digest_scheduler: bool = False  # run due digests from inside `paperfeed serve`
+    # Sentence embedder for semantic search (see paperfeed.search.embeddings.EMBEDDERS).
+    embedder: str = "minilm-int8"
+    models_dir: Path | None = None  # exported/distilled models; default: data_dir / "models"
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:
@@ -34,6 +49,11 @@ class Settings(BaseModel):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'paperfeed.db'}"
+
+    @property
+    def model_dir(self) -> Path:
+        """Models prepared locally from installed weights (ONNX export, static distillation)."""
+        return self.models_dir or self.data_dir / "models"
 
     @property
     def index_dir(self) -> Path:

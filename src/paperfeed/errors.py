@@ -23,3 +23,19 @@ class InvalidInput(PaperfeedError):
 
 class SourceUnavailable(PaperfeedError):
     """A remote service (arXiv, Hugging Face) could not be reached or refused us."""
+
+
+class LoginRequired(PaperfeedError):
+    """The action needs a signed-in user."""
+
+
+class PermissionDenied(PaperfeedError):
+    """The user may not do this (someone else's comment, a suspended account, not an admin)."""
+
+
+class TooManyRequests(PaperfeedError):
+    """A rate limit was reached; `retry_after` says in how many seconds to try again."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after + 0.999))

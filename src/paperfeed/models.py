@@ -171,7 +171,7 @@ class SearchRequest:
     sort: SortOrder = "relevance"
     page: int = 1
     per_page: int = 20
-    mode: SearchMode = "keyword"
+    mode: SearchMode = "hybrid"
 
     @property
     def offset(self) -> int:
@@ -230,3 +230,71 @@ class Stats:
     database: str
     database_bytes: int | None
     index_docs: int | None
+
+
+# --- community -----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class User:
+    id: int
+    name: str
+    is_admin: bool
+    suspended: bool
+    created_at: dt.datetime
+
+
+@dataclass(slots=True)
+class VoteState:
+    """A paper's upvote count and whether the asking user is among the voters."""
+
+    paper_id: int
+    votes: int
+    voted: bool = False
+
+
+@dataclass(slots=True)
+class Submission:
+    paper_id: int
+    user_id: int
+    user_name: str
+    submitted_on: dt.date
+    submitted_at: dt.datetime
+
+
+@dataclass(slots=True)
+class SubmissionOutcome:
+    paper: Paper
+    submission: Submission
+    created: bool  # False: the paper had been submitted before (by `submission.user_name`)
+    fetched: bool  # True: the paper was new to paperfeed and came from arXiv now
+
+
+@dataclass(slots=True)
+class Comment:
+    id: int
+    paper_id: int
+    user_id: int
+    author: str
+    parent_id: int | None
+    body: str  # Markdown as written
+    created_at: dt.datetime
+    edited_at: dt.datetime | None = None
+    deleted: bool = False  # by its author
+    hidden: bool = False  # by a moderator
+    html: str = ""  # the body rendered and sanitised; empty when not shown
+    replies: list[Comment] = field(default_factory=list)
+
+    @property
+    def shown(self) -> bool:
+        """Whether the body is shown (deleted and hidden comments only keep their place in a thread)."""
+        return bool(self.html)
+
+
+@dataclass(slots=True)
+class Moderation:
+    """What an admin has taken out of view."""
+
+    hidden_papers: list[Paper]
+    hidden_comments: list[Comment]
+    suspended_users: list[User]

@@ -6,7 +6,19 @@ import sys
 
 import typer
 
-from paperfeed.cli import import_cmd, index_cmd, search_cmd, serve_cmd, stats_cmd
+from paperfeed.cli import (
+    admin_cmd,
+    digest_cmd,
+    eval_cmd,
+    export_cmd,
+    harvest_cmd,
+    import_cmd,
+    index_cmd,
+    migrate_cmd,
+    search_cmd,
+    serve_cmd,
+    stats_cmd,
+)
 from paperfeed.cli.common import console_err
 from paperfeed.errors import PaperfeedError
 
@@ -17,7 +29,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-for module in (import_cmd, search_cmd, serve_cmd, stats_cmd, index_cmd):
+for module in (import_cmd, search_cmd, serve_cmd, stats_cmd, index_cmd, harvest_cmd, digest_cmd, admin_cmd, eval_cmd, export_cmd, migrate_cmd):
     module.register(app)
 
 

@@ -68,7 +68,9 @@ def import_command(
     with progress_bar("importing") as advance:
         reports = core.import_sources(sources, progress=advance, sync=False)
     with progress_bar("indexing") as advance:
-        core.sync_indexes(progress=advance)
+        core.keyword.sync(core.store, progress=advance)
+    with progress_bar("embedding") as advance:
+        core.sync_vectors(progress=advance)
     print_reports(reports)
 
 

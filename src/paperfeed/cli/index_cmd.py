@@ -15,6 +15,9 @@ def reindex_command(database_url: Annotated[str | None, typer.Option(help="Datab
     total = core.store.papers.count()
     with progress_bar("indexing", total=total) as advance:
         count = core.keyword.rebuild(core.store, progress=advance)
+    # Stored embeddings are reused: only papers without one for the current model are embedded.
+    with progress_bar("embedding", total=total) as advance:
+        core.sync_vectors(progress=advance, rebuild=True)
     console.print(f"indexed {count:,} papers")
 
 

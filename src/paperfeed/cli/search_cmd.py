@@ -28,7 +28,7 @@ def search_command(
         bool | None, typer.Option("--has-code/--no-code", help="With or without a code link.")
     ] = None,
     sort: Annotated[str, typer.Option(help="relevance or newest.")] = "relevance",
-    mode: Annotated[str, typer.Option(help="keyword, semantic or hybrid.")] = "keyword",
+    mode: Annotated[str, typer.Option(help="keyword, semantic or hybrid (default).")] = "hybrid",
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100)] = 10,
     page: Annotated[int, typer.Option(min=1)] = 1,
     database_url: Annotated[str | None, typer.Option(help="Database URL.")] = None,

@@ -19,7 +19,12 @@ from paperfeed.text import InvalidRecord, parse_arxiv_id, split_authors
 
 FMT = "arxiv-snapshot"
 
-_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1
+    )
+}
 
 
 def parse_version_date(value: Any) -> dt.date | None:
@@ -50,29 +55,36 @@ def parse_iso_date(value: Any) -> dt.date | None:
         return None
 
 
-def _version_number(entry: Any) -> int | None:
-    label = entry.get("version") if isinstance(entry, dict) else None
-    if isinstance(label, str) and label[:1] in ("v", "V") and label[1:].isdigit():
-        return int(label[1:])
-    return None
+def _highest_version(versions: list, known: int | None) -> int | None:
+    """The highest N of the {"version": "vN"} entries (and of `known`, from the id itself)."""
+    highest = known or 0
+    for entry in versions:
+        label = entry.get("version") if type(entry) is dict else None
+        if type(label) is str and label[1:].isdigit() and label[:1] in ("v", "V"):
+            highest = max(highest, int(label[1:]))
+    return highest or known
 
 
 def _authors(obj: dict) -> list[str]:
-    """ "First Last Suffix" from authors_parsed ([last, first, suffix] triples), else the author string."""
+    """ "First Last Suffix" from authors_parsed ([last, first, suffix] lists), else from the author
+    string. Written out by hand: this runs for every author of millions of papers."""
     parsed = obj.get("authors_parsed")
-    if isinstance(parsed, list) and parsed:
-        names = []
+    names: list[str] = []
+    if type(parsed) is list:
         for parts in parsed:
-            if not isinstance(parts, list) or not parts:
+            if type(parts) is not list or not parts:
                 continue
             last = parts[0]
             first = parts[1] if len(parts) > 1 else ""
-            suffix = parts[2] if len(parts) > 2 else ""
-            name = " ".join(p for p in (first, last, suffix) if p and isinstance(p, str))
+            if type(last) is not str or type(first) is not str:
+                continue
+            name = f"{first} {last}" if first and last else first or last
+            if len(parts) > 2 and parts[2] and type(parts[2]) is str:
+                name = f"{name} {parts[2]}"
             if name:
                 names.append(name)
-        if names:
-            return names
+    if names:
+        return names
     authors = obj.get("authors")
     return split_authors(authors) if isinstance(authors, str) else []
 
@@ -100,9 +112,7 @@ def record_from_json(obj: dict) -> PaperRecord:
     versions = obj.get("versions")
     if isinstance(versions, list) and versions:
         published = parse_version_date(versions[0].get("created") if isinstance(versions[0], dict) else None)
-        numbers = [n for n in map(_version_number, versions) if n is not None]
-        if numbers:
-            version = max(numbers + [version or 0])
+        version = _highest_version(versions, version)
     updated = parse_iso_date(obj.get("update_date"))
     if published is None and updated is None:
         raise InvalidRecord("no usable date: neither versions[0].created nor update_date can be read")
@@ -130,7 +140,7 @@ def _parse_line(line: str) -> PaperRecord:
     try:
         obj = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
-        raise InvalidRecord(f"invalid JSON: {exc}") from None
+        raise InvalidRecord(f"invalid JSON: {exc.msg} at column {exc.colno}") from None
     if not isinstance(obj, dict):
         raise InvalidRecord(f"not a JSON object but {type(obj).__name__}")
     return record_from_json(obj)

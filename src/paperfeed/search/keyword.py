@@ -13,7 +13,7 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -217,6 +217,35 @@ class KeywordIndex:
             ids.append(searcher.doc(address)["id"][0])
             scores.append(float(score) if not newest_first else 0.0)
         return KeywordHits(ids=ids, scores=scores, total=result.count or 0)
+
+    def filter_matches(
+        self,
+        filters: SearchFilters,
+        *,
+        limit: int,
+        among: Sequence[int] | None = None,
+        newest_first: bool = False,
+    ) -> KeywordHits:
+        """Papers that `filters` allow (only those in `among`, when given), unranked or newest
+        first: lets other rankings (semantic, hybrid) apply exactly the filters keyword search does."""
+        self._maybe_reload()
+        queries = self._filter_queries(filters)
+        if among is not None:
+            if not among:
+                return KeywordHits(ids=[], scores=[], total=0)
+            queries.append(tantivy.Query.term_set_query(self.schema, "id", list(among)))
+        if not queries:
+            query = tantivy.Query.all_query()
+        elif len(queries) == 1:
+            query = queries[0]
+        else:
+            query = tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
+        searcher = self.index.searcher()
+        kwargs = {"order_by_field": "published", "order": tantivy.Order.Desc} if newest_first else {}
+        result = searcher.search(query, limit=max(1, limit), count=True, **kwargs)
+        addresses = [address for _key, address in result.hits]
+        ids = [int(i) for i in searcher.fast_field_values("id", addresses)] if addresses else []
+        return KeywordHits(ids=ids, scores=[0.0] * len(ids), total=result.count or 0)
 
 
 def _utcnow() -> dt.datetime:

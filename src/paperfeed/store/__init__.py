@@ -10,14 +10,27 @@ from pathlib import Path
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from paperfeed.errors import StoreError
 from paperfeed.store import schema
+from paperfeed.store.community import CommunityStorage
+from paperfeed.store.embeddings import EmbeddingStorage
 from paperfeed.store.imports import ImportStorage
 from paperfeed.store.papers import PaperStorage
+from paperfeed.store.subscriptions import SubscriptionStorage
+from paperfeed.store.users import UserStorage
 
-__all__ = ["Store", "create_engine"]
+__all__ = ["Store", "create_engine", "insert_ignoring_conflicts"]
+
+
+def insert_ignoring_conflicts(conn: Connection, table: sa.Table) -> sa.Insert:
+    """INSERT that skips rows clashing with a unique key (ON CONFLICT DO NOTHING on both backends)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).on_conflict_do_nothing()
 
 
 def _json_dumps(value: object) -> str:
@@ -58,6 +71,10 @@ class Store:
             raise StoreError(f"cannot open database {url!r}: {exc}") from exc
         self.papers = PaperStorage(self.engine)
         self.imports = ImportStorage(self.engine)
+        self.embeddings = EmbeddingStorage(self.engine)
+        self.users = UserStorage(self.engine)
+        self.community = CommunityStorage(self.engine)
+        self.subscriptions = SubscriptionStorage(self.engine)
 
     @property
     def dialect(self) -> str:
@@ -84,13 +101,14 @@ class Store:
 
     def instance_id(self) -> str:
         """A random id made once per database, so derived indexes notice a replaced store."""
+        query = sa.select(schema.meta.c.value).where(schema.meta.c.name == "instance_id")
         with self.engine.begin() as conn:
-            value = conn.execute(
-                sa.select(schema.meta.c.value).where(schema.meta.c.name == "instance_id")
-            ).scalar()
+            value = conn.execute(query).scalar()
             if value is None:
-                value = uuid.uuid4().hex
-                conn.execute(sa.insert(schema.meta).values(name="instance_id", value=value))
+                # Two processes may both see none: the first insert wins and both read it back.
+                row = {"name": "instance_id", "value": uuid.uuid4().hex}
+                conn.execute(insert_ignoring_conflicts(conn, schema.meta).values(**row))
+                value = conn.execute(query).scalar_one()
             return value
 
     def size_bytes(self) -> int | None:

@@ -22,6 +22,11 @@ class ImportRun:
     rejected: int
 
 
+def _storable(text: str) -> str:
+    """PostgreSQL text cannot hold NUL characters (SQLite can); a reason may quote raw input."""
+    return text.replace("\x00", "\ufffd")
+
+
 class ImportStorage:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -66,7 +71,10 @@ class ImportStorage:
         if rejections:
             conn.execute(
                 sa.insert(import_rejections),
-                [{"run_id": run_id, "record_no": r.record_no, "reason": r.reason} for r in rejections],
+                [
+                    {"run_id": run_id, "record_no": r.record_no, "reason": _storable(r.reason)}
+                    for r in rejections
+                ],
             )
         conn.execute(
             sa.update(import_runs)
@@ -85,7 +93,11 @@ class ImportStorage:
             conn.execute(
                 sa.update(import_runs)
                 .where(import_runs.c.id == run_id)
-                .values(status="failed" if error else "done", error=error, finished_at=utcnow())
+                .values(
+                    status="failed" if error else "done",
+                    error=error and _storable(error),
+                    finished_at=utcnow(),
+                )
             )
 
     def rejections(self, run_id: int, *, after_record: int = 0) -> list[Rejection]:

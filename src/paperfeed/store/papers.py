@@ -3,6 +3,7 @@ and the reads every page needs."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from collections import Counter
@@ -17,6 +18,18 @@ from paperfeed.store.schema import papers
 from paperfeed.text import parse_arxiv_id, title_hash, title_key
 
 _MERGED_TEXT_FIELDS = ("title", "abstract", "comments", "journal_ref", "published", "updated")
+# Values bound in one IN (...) list: well under what one statement may bind on SQLite (32,766)
+# and PostgreSQL (65,535), even with a few lists in one query.
+IN_LIST_CHUNK = 5_000
+# PostgreSQL enforces VARCHAR lengths where SQLite ignores them; one over-long DOI must not fail
+# a whole batch on one backend and pass on the other.
+MAX_DOI_CHARS = papers.c.doi.type.length
+MERGE_LOCK_KEY = 0x7061706572730001  # any constant shared by every paperfeed process
+
+
+def chunked(values: Sequence, size: int = IN_LIST_CHUNK) -> Iterator[Sequence]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def utcnow() -> dt.datetime:
@@ -35,6 +48,25 @@ def paper_key(record: PaperRecord) -> str:
         return record.arxiv_id
     digest = hashlib.sha1(f"{title_key(record.title)}|{record.doi or ''}".encode()).hexdigest()
     return f"pf-{digest[:12]}"
+
+
+def _serialize_merges(conn: Connection) -> None:
+    """Concurrent merges take turns, each holding the lock until its transaction ends.
+
+    A merge reads the rows its records may match, then writes. Two importers interleaving those
+    steps would both miss each other's new papers; on PostgreSQL the later insert then waits for
+    the other's commit and fails on a unique key (or the two deadlock). Taking turns, the later
+    merge reads after the earlier one committed and finds its papers. SQLite has one writer at a
+    time anyway, and the pipeline retries a batch that still collides."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MERGE_LOCK_KEY})
+
+
+def _fit_columns(record: PaperRecord) -> PaperRecord:
+    """The record without identifiers too long to be real (and to fit their columns)."""
+    if record.doi and len(record.doi) > MAX_DOI_CHARS:
+        return dataclasses.replace(record, doi=None)
+    return record
 
 
 def _new_row(record: PaperRecord, record_title_hash: str, now: dt.datetime) -> dict:
@@ -160,7 +192,9 @@ class PaperStorage:
 
     def merge_batch(self, conn: Connection, records: Sequence[PaperRecord]) -> MergeOutcome:
         """Insert or update `records` inside the caller's transaction."""
+        _serialize_merges(conn)
         now = utcnow()
+        records = [_fit_columns(r) for r in records]
         hashes = [title_hash(r.title) for r in records]
         index = _BatchIndex()
         for row in self._existing_rows(conn, records, hashes):
@@ -187,23 +221,25 @@ class PaperStorage:
             if "id" in row:  # an existing row; rows new in this batch are inserted whole below
                 dirty.setdefault(row["id"], {}).update(changes, last_updated=now)
         if new_rows:
-            conn.execute(sa.insert(papers), new_rows)
-        for paper_id, changes in dirty.items():
+            conn.execute(sa.insert(papers), new_rows)  # in source order: ids keep a day's page order
+        for paper_id, changes in sorted(dirty.items()):  # one lock order for every writer
             conn.execute(sa.update(papers).where(papers.c.id == paper_id).values(**changes))
         return outcome
 
     def _existing_rows(
         self, conn: Connection, records: Sequence[PaperRecord], hashes: list[str]
     ) -> list[dict]:
-        arxiv_ids = sorted({r.arxiv_id for r in records if r.arxiv_id})
-        dois = sorted({r.doi for r in records if r.doi})
-        clauses = [papers.c.title_hash.in_(sorted(set(hashes)))]
-        if arxiv_ids:
-            clauses.append(papers.c.arxiv_id.in_(arxiv_ids))
-        if dois:
-            clauses.append(papers.c.doi.in_(dois))
-        result = conn.execute(sa.select(papers).where(sa.or_(*clauses)))
-        return [dict(row._mapping) for row in result]
+        rows: dict[int, dict] = {}
+        lookups = (
+            (papers.c.title_hash, sorted(set(hashes))),
+            (papers.c.arxiv_id, sorted({r.arxiv_id for r in records if r.arxiv_id})),
+            (papers.c.doi, sorted({r.doi for r in records if r.doi})),
+        )
+        for column, values in lookups:
+            for chunk in chunked(values):
+                for row in conn.execute(sa.select(papers).where(column.in_(chunk))):
+                    rows.setdefault(row.id, dict(row._mapping))
+        return list(rows.values())
 
     def set_hidden(self, paper_id: int, hidden: bool) -> None:
         with self.engine.begin() as conn:
@@ -220,13 +256,13 @@ class PaperStorage:
 
     def get_many(self, ids: Sequence[int], *, include_hidden: bool = False) -> list[Paper]:
         """Papers in the order of `ids`; unknown (or hidden) ids are skipped."""
-        if not ids:
-            return []
-        query = sa.select(papers).where(papers.c.id.in_(list(ids)))
-        if not include_hidden:
-            query = query.where(papers.c.hidden.is_(False))
+        found: dict[int, Paper] = {}
         with self.engine.connect() as conn:
-            found = {row.id: row_to_paper(row) for row in conn.execute(query)}
+            for chunk in chunked(sorted(set(ids))):
+                query = sa.select(papers).where(papers.c.id.in_(chunk))
+                if not include_hidden:
+                    query = query.where(papers.c.hidden.is_(False))
+                found.update((row.id, row_to_paper(row)) for row in conn.execute(query))
         return [found[i] for i in ids if i in found]
 
     def resolve(self, ref: str) -> Paper | None:
@@ -314,7 +350,9 @@ class PaperStorage:
             last_id = rows[-1].id
 
     def ids_with_keys(self, keys: Iterable[str]) -> dict[str, int]:
-        keys = list(keys)
+        found: dict[str, int] = {}
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(papers.c.key, papers.c.id).where(papers.c.key.in_(keys)))
-            return {key: paper_id for key, paper_id in rows}
+            for chunk in chunked(sorted(set(keys))):
+                rows = conn.execute(sa.select(papers.c.key, papers.c.id).where(papers.c.key.in_(chunk)))
+                found.update({key: paper_id for key, paper_id in rows})
+        return found

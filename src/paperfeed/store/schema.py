@@ -3,7 +3,30 @@ this module is what the code queries against and what autogenerate compares with
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """A moment in time, always handed back timezone-aware in UTC.
+
+    PostgreSQL answers in the session's time zone and SQLite drops the zone altogether;
+    converting on the way in and out makes both backends give the same values."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
 
 metadata = sa.MetaData(
     naming_convention={
@@ -45,8 +68,8 @@ papers = sa.Table(
     sa.Column("listed_on", sa.Date, nullable=False, index=True),
     sa.Column("has_code", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("sources", sa.JSON, nullable=False),
-    sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("last_updated", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("first_seen", UTCDateTime(), nullable=False),
+    sa.Column("last_updated", UTCDateTime(), nullable=False, index=True),
     sa.Column("hidden", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
@@ -66,8 +89,8 @@ import_runs = sa.Table(
     sa.Column("unchanged", sa.Integer, nullable=False, server_default="0"),
     sa.Column("rejected", sa.Integer, nullable=False, server_default="0"),
     sa.Column("error", sa.Text),
-    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("started_at", UTCDateTime(), nullable=False),
+    sa.Column("finished_at", UTCDateTime()),
 )
 
 import_rejections = sa.Table(
@@ -79,4 +102,100 @@ import_rejections = sa.Table(
     ),
     sa.Column("record_no", sa.Integer, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
+)
+
+# Sentence embeddings of papers, one row per paper and model: expensive to compute, so kept
+# with the papers; the vector index is derived from them. `vector` holds `dim` little-endian
+# float32 values; `text_hash` tells whether the title and abstract changed since.
+paper_embeddings = sa.Table(
+    "paper_embeddings",
+    metadata,
+    sa.Column("paper_id", sa.Integer, sa.ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("model", sa.String(100), primary_key=True),
+    sa.Column("dim", sa.Integer, nullable=False),
+    sa.Column("vector", sa.LargeBinary, nullable=False),
+    sa.Column("text_hash", sa.String(40), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# --- community: accounts, sessions, votes, comments, submissions ------------------------------
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(32), nullable=False),
+    # The name casefolded: "Alice" and "alice" are one account.
+    sa.Column("name_key", sa.String(32), nullable=False, unique=True),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("is_admin", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("suspended", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("last_active_at", UTCDateTime()),
+)
+
+# Only a hash of each session token is kept: a leaked table logs nobody in.
+user_sessions = sa.Table(
+    "user_sessions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False, index=True),
+)
+
+# One row per upvote; the primary key makes a second vote of the same user impossible.
+votes = sa.Table(
+    "votes",
+    metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("paper_id", sa.Integer, sa.ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False, index=True),
+    sa.Index("ix_votes_paper_id_created_at", "paper_id", "created_at"),
+)
+
+comments = sa.Table(
+    "comments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "paper_id", sa.Integer, sa.ForeignKey("papers.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    sa.Column("parent_id", sa.Integer, sa.ForeignKey("comments.id", ondelete="CASCADE"), index=True),
+    sa.Column("body", sa.Text, nullable=False),  # Markdown as written; rendered and sanitised on display
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("edited_at", UTCDateTime()),
+    sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),  # by its author
+    sa.Column("hidden", sa.Boolean, nullable=False, server_default=sa.false()),  # by a moderator
+)
+
+# Who brought a paper to the site; a paper is submitted at most once.
+submissions = sa.Table(
+    "submissions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "paper_id", sa.Integer, sa.ForeignKey("papers.id", ondelete="CASCADE"), nullable=False, unique=True
+    ),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("submitted_on", sa.Date, nullable=False, index=True),
+    sa.Column("submitted_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_submissions_user_id_submitted_on", "user_id", "submitted_on"),
+)
+
+# Sliding-window rate limits (failed log-ins, sign-ups, posts): one row per counted event, kept
+# in the database so every server process sees the same counts.
+rate_limit_events = sa.Table(
+    "rate_limit_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("bucket", sa.String(200), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Index("ix_rate_limit_events_bucket_at", "bucket", "at"),
 )

@@ -20,6 +20,7 @@ router = APIRouter(
     }
 )
 _NOT_FOUND = {404: {"model": ErrorOut, "description": "No such paper."}}
+DEFAULT_SEARCH_MODE: SearchMode = SearchRequest().mode  # the API searches as the rest of paperfeed does
 
 
 @router.get("/papers/{paper_id:path}", responses=_NOT_FOUND, tags=["papers"])
@@ -50,7 +51,9 @@ def search(
     date_to: Annotated[dt.date | None, Query(alias="to", description="Published on or before.")] = None,
     has_code: Annotated[bool | None, Query(description="With (true) or without (false) a code link.")] = None,
     sort: Annotated[SortOrder, Query()] = "relevance",
-    mode: Annotated[SearchMode, Query()] = "keyword",
+    mode: Annotated[SearchMode, Query(description="keyword (BM25), semantic (by meaning) or hybrid.")] = (
+        DEFAULT_SEARCH_MODE
+    ),
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 20,
 ) -> ResultPageOut:

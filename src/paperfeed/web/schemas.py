@@ -20,7 +20,9 @@ class LinkOut(_FromDomain):
 
 
 class PaperOut(_FromDomain):
-    paper_id: str = Field(description="Public id: the arXiv id with version where known, else the stable key.")
+    paper_id: str = Field(
+        description="Public id: the arXiv id with version where known, else the stable key."
+    )
     url_id: str = Field(description="Version-less id used in URLs: /papers/{url_id}.")
     title: str
     abstract: str

@@ -1,0 +1,215 @@
+"""Building one subscription's digest for one period, and rendering it as text and HTML.
+
+A digest has up to three kinds of sections, as the subscription chooses: today's trending
+papers, new papers matching each saved search, and personal recommendations. "New" means
+published within the period (with a few days' slack for late announcements) and first seen by
+this instance after the subscriber's previous digest, so no paper is mailed twice.
+
+One `Composer` serves a whole run: answers that many subscriptions share (trending, the same
+saved search, the recommender's candidate papers) are computed once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlencode
+
+import jinja2
+
+from paperfeed.digest.links import Links
+from paperfeed.digest.periods import Period
+from paperfeed.errors import PaperfeedError
+from paperfeed.models import RankedPaper, ResultPage, SearchFilters, SearchRequest
+from paperfeed.store.subscriptions import SavedSearch, Subscription
+
+if TYPE_CHECKING:
+    from paperfeed.core import PaperFeed
+    from paperfeed.digest.recommend import Recommender
+
+SectionKind = Literal["trending", "search", "recommended"]
+
+# arXiv announces papers a day or more after their submission date, so a period's new papers
+# may carry dates a little before it.
+NEW_PAPER_SLACK = dt.timedelta(days=4)
+SEARCH_ITEMS = 10
+RECOMMENDED_ITEMS = 10
+_SEARCH_FETCH = 30  # fetched per saved search, before dropping papers already mailed
+
+
+@dataclass(slots=True)
+class DigestSection:
+    kind: SectionKind
+    title: str
+    items: list[RankedPaper]
+    more_url: str | None = None
+    note: str | None = None
+
+
+@dataclass(slots=True)
+class Digest:
+    subscription: Subscription
+    period: Period
+    sections: list[DigestSection] = field(default_factory=list)
+
+    @property
+    def paper_count(self) -> int:
+        return sum(len(section.items) for section in self.sections)
+
+    @property
+    def is_empty(self) -> bool:
+        return self.paper_count == 0
+
+    @property
+    def subject(self) -> str:
+        day = f"{self.period.day:%b} {self.period.day.day}, {self.period.day.year}"
+        kind = "weekly" if self.subscription.frequency == "weekly" else "daily"
+        count = self.paper_count
+        return f"paperfeed {kind} digest, {day}: {count} paper{'s' if count != 1 else ''}"
+
+
+@dataclass(slots=True)
+class RenderedDigest:
+    subject: str
+    text: str
+    html: str
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("paperfeed.digest", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["authors"] = lambda names: ", ".join(names[:3]) + (" et al." if len(names) > 3 else "")
+    env.filters["long_day"] = lambda day: f"{day:%A, %B} {day.day}, {day.year}"
+    return env
+
+
+_ENV = _environment()
+
+
+def render_template(name: str, **context: object) -> str:
+    return _ENV.get_template(name).render(**context)
+
+
+class Composer:
+    def __init__(
+        self,
+        core: PaperFeed,
+        links: Links,
+        *,
+        now: dt.datetime,
+        recommender: Recommender | None = None,
+    ) -> None:
+        self.core = core
+        self.links = links
+        self.now = now
+        self._recommender = recommender
+        self._trending: dict[tuple[str, int], list[RankedPaper]] = {}
+        self._searches: dict[tuple, ResultPage | PaperfeedError] = {}
+
+    # --- sections -----------------------------------------------------------------------------
+
+    def trending(self, period: str, top_n: int) -> list[RankedPaper]:
+        if (period, top_n) not in self._trending:
+            from paperfeed.digest import sources
+
+            self._trending[period, top_n] = sources.trending(self.core, period, top_n, now=self.now)
+        return self._trending[period, top_n]
+
+    def saved_search(self, search: SavedSearch, *, window_from: dt.date) -> ResultPage | PaperfeedError:
+        """The search restricted to recent papers; the same search is run once per run."""
+        f = search.filters
+        date_from = max(window_from, f.date_from) if f.date_from else window_from
+        key = (search.query, search.mode, f.author, f.category, f.has_code, date_from, f.date_to)
+        if key not in self._searches:
+            request = SearchRequest(
+                query=search.query,
+                filters=SearchFilters(
+                    date_from=date_from,
+                    date_to=f.date_to,
+                    author=f.author,
+                    category=f.category,
+                    has_code=f.has_code,
+                ),
+                sort="relevance" if search.query.strip() else "newest",
+                per_page=_SEARCH_FETCH,
+                mode=search.mode,
+            )
+            try:
+                self._searches[key] = self.core.search(request)
+            except PaperfeedError as exc:  # e.g. a mode this instance cannot serve: say so in the mail
+                self._searches[key] = exc
+        return self._searches[key]
+
+    def recommender(self) -> Recommender:
+        if self._recommender is None:
+            from paperfeed.digest.recommend import Recommender
+
+            self._recommender = Recommender(self.core)
+        return self._recommender
+
+    # --- digests ------------------------------------------------------------------------------
+
+    def compose(self, subscription: Subscription, period: Period, *, since: dt.datetime | None) -> Digest:
+        """The digest of `period`; `since` is when the previous digest went out (None: never)."""
+        digest = Digest(subscription, period)
+        window_start = since or (period.send_at - period.length)
+        window_from = window_start.date() - NEW_PAPER_SLACK
+
+        def is_new(item: RankedPaper) -> bool:
+            return since is None or item.paper.first_seen >= since
+
+        if subscription.include_trending and subscription.top_n > 0:
+            weekly = subscription.frequency == "weekly"
+            items = self.trending("week" if weekly else "day", subscription.top_n)
+            title = "Trending this week" if weekly else "Trending today"
+            digest.sections.append(DigestSection("trending", title, items))
+        for search in subscription.saved_searches:
+            answer = self.saved_search(search, window_from=window_from)
+            title = f"New for {search.describe()}"
+            more = self._search_url(search)
+            if isinstance(answer, PaperfeedError):
+                digest.sections.append(DigestSection("search", title, [], more_url=more, note=str(answer)))
+                continue
+            items = [item for item in answer.items if is_new(item)][:SEARCH_ITEMS]
+            digest.sections.append(DigestSection("search", title, items, more_url=more))
+        if subscription.include_recommendations and subscription.user_id is not None:
+            page = self.recommender().recommend(
+                subscription.user_id, since=window_from, per_page=RECOMMENDED_ITEMS, first_seen_after=since
+            )
+            digest.sections.append(DigestSection("recommended", "Recommended for you", page.items))
+        return digest
+
+    def _search_url(self, search: SavedSearch) -> str:
+        f = search.filters
+        params = {
+            "q": search.query,
+            "mode": "" if search.mode == "keyword" else search.mode,
+            "author": f.author or "",
+            "category": f.category or "",
+            "has_code": {True: "1", False: "0"}.get(f.has_code, "") if f.has_code is not None else "",
+            "sort": "newest",
+        }
+        return f"{self.links.base_url}/search?{urlencode({k: v for k, v in params.items() if v})}"
+
+    def render(self, digest: Digest) -> RenderedDigest:
+        sub = digest.subscription
+        context = {
+            "digest": digest,
+            "sections": [s for s in digest.sections if s.items or s.note],
+            "links": self.links,
+            "unsubscribe_url": self.links.unsubscribe_page(sub.id),
+            "settings_url": self.links.settings_page(),
+            "feed_url": self.links.recommended_feed(sub.feed_token) if sub.user_id else None,
+        }
+        return RenderedDigest(
+            subject=digest.subject,
+            text=render_template("digest.txt", **context),
+            html=render_template("digest.html", **context),
+        )

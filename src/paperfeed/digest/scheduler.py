@@ -1,0 +1,61 @@
+"""Running due digests from inside a long-lived process (`paperfeed serve --with-scheduler`).
+
+A daemon thread calls `run_due` once a minute. Because the ledger makes every run safe, this
+can run in several server processes at once, and next to a cron job, without doubling mails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+from paperfeed.digest.runner import run_due
+from paperfeed.errors import PaperfeedError
+
+if TYPE_CHECKING:
+    from paperfeed.core import PaperFeed
+
+log = logging.getLogger(__name__)
+
+INTERVAL_SECONDS = 60.0
+
+
+class DigestScheduler:
+    def __init__(self, core: PaperFeed, *, interval: float = INTERVAL_SECONDS) -> None:
+        self.core = core
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.runs = 0
+
+    def start(self) -> DigestScheduler:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="paperfeed-digests", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def run_once(self) -> None:
+        try:
+            report = run_due(self.core, dt.datetime.now(dt.UTC))
+        except PaperfeedError as exc:  # e.g. mail not configured: say so, keep going
+            log.warning("digests not sent: %s", exc)
+        except Exception:  # one bad run must not end the loop
+            log.exception("digest run failed")
+        else:
+            if report.due:
+                log.info("digests: %s", report.as_dict())
+        finally:
+            self.runs += 1
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.run_once()
+            self._stop.wait(self.interval)

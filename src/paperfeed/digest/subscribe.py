@@ -1,0 +1,154 @@
+"""Subscribing with double opt-in, confirming and unsubscribing through signed links.
+
+The web UI, the JSON API and the CLI all go through these functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import TYPE_CHECKING
+
+from paperfeed.digest.compose import render_template
+from paperfeed.digest.links import MAX_AGE, Links, read_token
+from paperfeed.digest.mailer import DeliveryError, Mailer, MailUnavailable, build_message
+from paperfeed.digest.periods import zone
+from paperfeed.errors import InvalidInput, NotFound, TooManyRequests
+from paperfeed.store.subscriptions import (
+    FREQUENCIES,
+    SEARCH_MODES,
+    SavedSearch,
+    Subscription,
+    SubscriptionSpec,
+)
+
+if TYPE_CHECKING:
+    from paperfeed.core import PaperFeed
+
+MAX_TOP_N = 50
+MAX_SAVED_SEARCHES = 10
+MAX_QUERY_LENGTH = 500
+# Confirmation mails one address may be sent per hour: the form must not become a mail cannon.
+CONFIRMATIONS_PER_HOUR = 3
+_EMAIL_RE = re.compile(
+    r"^[^@\s<>()\[\],;:\"\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
+
+
+def normalise_email(email: str) -> str:
+    email = (email or "").strip()
+    if len(email) > 254 or not _EMAIL_RE.match(email):
+        raise InvalidInput(f"{email[:60]!r} is not an e-mail address")
+    local, domain = email.rsplit("@", 1)
+    return f"{local}@{domain.lower()}"
+
+
+def validate(spec: SubscriptionSpec) -> SubscriptionSpec:
+    """The spec with its address normalised; InvalidInput naming the first bad field."""
+    spec.email = normalise_email(spec.email)
+    if spec.frequency not in FREQUENCIES:
+        raise InvalidInput(f"frequency must be one of {', '.join(FREQUENCIES)}, not {spec.frequency!r}")
+    if not 0 <= spec.hour <= 23:
+        raise InvalidInput(f"hour must be between 0 and 23, not {spec.hour}")
+    if not 0 <= spec.weekday <= 6:
+        raise InvalidInput(f"weekday must be between 0 (Monday) and 6 (Sunday), not {spec.weekday}")
+    zone(spec.timezone)
+    if not 0 <= spec.top_n <= MAX_TOP_N:
+        raise InvalidInput(f"top_n must be between 0 and {MAX_TOP_N}, not {spec.top_n}")
+    if len(spec.saved_searches) > MAX_SAVED_SEARCHES:
+        raise InvalidInput(f"at most {MAX_SAVED_SEARCHES} saved searches per subscription")
+    for search in spec.saved_searches:
+        validate_search(search)
+    if (
+        not (spec.include_trending and spec.top_n)
+        and not spec.saved_searches
+        and not spec.include_recommendations
+    ):
+        raise InvalidInput(
+            "choose something for the digest: trending papers, a saved search or recommendations"
+        )
+    return spec
+
+
+def validate_search(search: SavedSearch) -> None:
+    search.query = search.query.strip()
+    if len(search.query) > MAX_QUERY_LENGTH:
+        raise InvalidInput(f"saved search queries are at most {MAX_QUERY_LENGTH} characters")
+    if search.mode not in SEARCH_MODES:
+        raise InvalidInput(f"search mode must be one of {', '.join(SEARCH_MODES)}, not {search.mode!r}")
+    f = search.filters
+    if f.date_from and f.date_to and f.date_from > f.date_to:
+        raise InvalidInput("a saved search's from date is after its to date")
+
+
+def subscribe(core: PaperFeed, spec: SubscriptionSpec, *, user_id: int | None = None) -> Subscription:
+    """Record an unconfirmed subscription and mail the address a link to confirm it."""
+    spec = validate(spec)
+    if spec.include_recommendations and user_id is None:
+        raise InvalidInput(
+            "recommendations are learnt from your upvotes and saved papers: log in to get them"
+        )
+    mailer = Mailer(core.settings)  # fails early, before anything is stored, when mail is off
+    store = core.store.subscriptions
+    hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    if store.pending_count(spec.email, hour_ago) >= CONFIRMATIONS_PER_HOUR:
+        raise TooManyRequests(
+            "several confirmation mails went to this address in the last hour; "
+            "please use one of them or try again later",
+            retry_after=3600,
+        )
+    subscription = store.create(spec, user_id=user_id)
+    try:
+        with mailer:
+            send_confirmation(core, subscription, mailer)
+    except DeliveryError as exc:
+        raise MailUnavailable(
+            f"the confirmation mail could not be sent ({exc}); please try again later"
+        ) from exc
+    return subscription
+
+
+def send_confirmation(core: PaperFeed, subscription: Subscription, mailer: Mailer) -> None:
+    links = Links(core.settings)
+    context = {
+        "subscription": subscription,
+        "confirm_url": links.confirm(subscription.id),
+        "valid_days": MAX_AGE["confirm"].days,
+    }
+    mailer.send(
+        build_message(
+            core.settings,
+            to=subscription.email,
+            subject="Confirm your paperfeed subscription",
+            text=render_template("confirm.txt", **context),
+            html=render_template("confirm.html", **context),
+        )
+    )
+
+
+def confirm(core: PaperFeed, token: str, *, now: dt.datetime | None = None) -> Subscription:
+    subscription_id = read_token(Links(core.settings).secret, "confirm", token, now=now)
+    subscription = core.store.subscriptions.get(subscription_id)
+    if subscription is None:
+        raise NotFound("this subscription no longer exists")
+    if subscription.unsubscribed_at is not None:
+        raise InvalidInput("this subscription was cancelled; subscribe again to receive digests")
+    return core.store.subscriptions.confirm(subscription_id, now) or subscription
+
+
+def unsubscribe(core: PaperFeed, token: str, *, now: dt.datetime | None = None) -> Subscription:
+    """Cancel the subscription a signed link names; cancelling twice is not an error."""
+    subscription_id = read_token(Links(core.settings).secret, "unsubscribe", token, now=now)
+    subscription = core.store.subscriptions.unsubscribe(subscription_id, now)
+    if subscription is None:
+        raise NotFound("this subscription no longer exists")
+    return subscription
+
+
+def check_unsubscribe_token(core: PaperFeed, token: str) -> Subscription:
+    """The subscription an unsubscribe link names, without cancelling it (to show the page)."""
+    subscription_id = read_token(Links(core.settings).secret, "unsubscribe", token)
+    subscription = core.store.subscriptions.get(subscription_id)
+    if subscription is None:
+        raise NotFound("this subscription no longer exists")
+    return subscription

@@ -1,0 +1,400 @@
+"""Subscribing to the e-mail digest: the form, the confirmation and unsubscribe pages, the
+settings page of a logged-in user, the admin's view of the send ledger, and the JSON API.
+
+Confirmation and unsubscribe links are signed (see `paperfeed.digest.links`), so they work
+without logging in. `POST /api/unsubscribe` is the RFC 8058 one-click target that mail clients
+call from the List-Unsubscribe header.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+from starlette.datastructures import FormData, QueryParams
+
+from paperfeed.community.accounts import require_admin
+from paperfeed.digest import subscribe as subscriptions
+from paperfeed.digest.links import Links
+from paperfeed.digest.mailer import MailNotConfigured, MailUnavailable
+from paperfeed.digest.periods import time_zone_names
+from paperfeed.digest.subscribe import MAX_SAVED_SEARCHES, MAX_TOP_N
+from paperfeed.errors import InvalidInput, LoginRequired, NotFound, PaperfeedError, TooManyRequests
+from paperfeed.models import SearchFilters, SearchMode, User
+from paperfeed.store.subscriptions import SavedSearch, Subscription, SubscriptionSpec
+from paperfeed.web import security
+from paperfeed.web.deps import CoreDep, TemplatesDep
+
+router = APIRouter()
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_TRUE = {"1", "true", "yes", "on"}
+
+
+# --- who is asking ---------------------------------------------------------------------------------
+
+
+def _current_user(request: Request) -> User | None:
+    return security.current_user(request)
+
+
+def _csrf_token(request: Request) -> str:
+    return security.csrf_token(request)
+
+
+def _require_user(request: Request) -> User:
+    user = security.current_user(request)
+    if user is None:
+        raise LoginRequired("log in to manage your subscriptions")
+    return user
+
+
+def _require_admin(request: Request) -> User:
+    return require_admin(security.current_user(request))
+
+
+# --- reading forms ------------------------------------------------------------------------------
+
+
+def _int(value: str | None, name: str, default: int) -> int:
+    if value is None or not value.strip():
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number, not {value[:20]!r}") from None
+
+
+def _day(value: str | None, name: str) -> dt.date | None:
+    if not value or not value.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(f"{name} must be a date like 2024-01-31") from None
+
+
+def searches_from_form(form: FormData | QueryParams) -> list[SavedSearch]:
+    """Saved searches from repeated fields (search_q, search_mode, ...), blank rows skipped;
+    a field missing from a row counts as empty."""
+
+    def column(name: str) -> list[str]:
+        return [str(value) for value in form.getlist(name)]
+
+    queries = column("search_q")
+    modes, authors, categories, has_codes = (
+        column(name) for name in ("search_mode", "search_author", "search_category", "search_has_code")
+    )
+
+    def cell(values: list[str], row: int) -> str:
+        return values[row].strip() if row < len(values) else ""
+
+    searches = []
+    for row, query in enumerate(queries):
+        author, category, has_code = cell(authors, row), cell(categories, row), cell(has_codes, row)
+        if not (query.strip() or author or category or has_code):
+            continue
+        searches.append(
+            SavedSearch(
+                query=query.strip(),
+                mode=(cell(modes, row) or "keyword"),  # type: ignore[arg-type]
+                filters=SearchFilters(
+                    author=author or None,
+                    category=category or None,
+                    has_code={"1": True, "0": False}.get(has_code),
+                ),
+            )
+        )
+    return searches
+
+
+def spec_from_form(form: FormData, *, email: str, default_hour: int) -> SubscriptionSpec:
+    return SubscriptionSpec(
+        email=email,
+        frequency=(form.get("frequency") or "daily"),  # type: ignore[arg-type]
+        weekday=_int(form.get("weekday"), "weekday", 0),  # type: ignore[arg-type]
+        hour=_int(form.get("hour"), "hour", default_hour),  # type: ignore[arg-type]
+        timezone=(form.get("timezone") or "UTC").strip(),  # type: ignore[union-attr]
+        include_trending=(form.get("include_trending") or "") in _TRUE,
+        top_n=_int(form.get("top_n"), "number of trending papers", 10),  # type: ignore[arg-type]
+        saved_searches=searches_from_form(form),
+        include_recommendations=(form.get("include_recommendations") or "") in _TRUE,
+    )
+
+
+def _form_context(core, request: Request, **extra) -> dict:
+    return {
+        "nav": "",
+        "weekdays": WEEKDAYS,
+        "time_zones": time_zone_names(),
+        "max_top_n": MAX_TOP_N,
+        "max_searches": MAX_SAVED_SEARCHES,
+        "default_hour": core.settings.digest_send_hour,
+        "user": _current_user(request),
+        "csrf_token": _csrf_token(request),
+        "mail_enabled": bool(core.settings.smtp_host),
+        **extra,
+    }
+
+
+def _status_of(exc: PaperfeedError) -> int:
+    if isinstance(exc, TooManyRequests):
+        return 429
+    if isinstance(exc, MailNotConfigured | MailUnavailable):
+        return 503
+    return 400
+
+
+# --- subscribing --------------------------------------------------------------------------------
+
+
+@router.get("/subscribe", include_in_schema=False, response_class=HTMLResponse)
+def subscribe_page(request: Request, core: CoreDep, templates: TemplatesDep) -> HTMLResponse:
+    """The form; a search page links here with its query and filters to pre-fill a saved search."""
+    params = request.query_params
+    prefill = SavedSearch(
+        query=params.get("q", "")[:500],
+        mode=params.get("mode", "keyword")
+        if params.get("mode") in ("keyword", "semantic", "hybrid")
+        else "keyword",  # type: ignore[arg-type]
+        filters=SearchFilters(
+            author=params.get("author") or None,
+            category=params.get("category") or None,
+            has_code={"1": True, "0": False}.get(params.get("has_code", "")),
+        ),
+    )
+    context = _form_context(core, request, prefill=prefill, error=None, values={})
+    return templates.TemplateResponse(request, "subscribe.html", context)
+
+
+@router.post("/subscribe", include_in_schema=False, response_class=HTMLResponse)
+async def subscribe_submit(request: Request, core: CoreDep, templates: TemplatesDep) -> HTMLResponse:
+    form = await request.form()
+    user = _current_user(request)
+    try:
+        spec = spec_from_form(
+            form, email=str(form.get("email") or ""), default_hour=core.settings.digest_send_hour
+        )
+        subscription = subscriptions.subscribe(core, spec, user_id=user.id if user else None)
+    except PaperfeedError as exc:
+        searches = searches_from_form(form)
+        context = _form_context(
+            core,
+            request,
+            prefill=searches[0] if searches else SavedSearch(),
+            error=str(exc),
+            values=dict(form),
+        )
+        return templates.TemplateResponse(request, "subscribe.html", context, status_code=_status_of(exc))
+    return templates.TemplateResponse(
+        request, "subscribe_sent.html", {"nav": "", "subscription": subscription}, status_code=202
+    )
+
+
+@router.get("/subscriptions/confirm", include_in_schema=False, response_class=HTMLResponse)
+def confirm_page(request: Request, core: CoreDep, templates: TemplatesDep, token: str = "") -> HTMLResponse:
+    subscription = subscriptions.confirm(core, token)
+    return templates.TemplateResponse(
+        request, "subscribe_confirmed.html", {"nav": "", "subscription": subscription}
+    )
+
+
+@router.get("/unsubscribe", include_in_schema=False, response_class=HTMLResponse)
+def unsubscribe_page(
+    request: Request, core: CoreDep, templates: TemplatesDep, token: str = ""
+) -> HTMLResponse:
+    """One button, no login: a GET never unsubscribes, since mail scanners follow links."""
+    subscription = subscriptions.check_unsubscribe_token(core, token)
+    context = {"nav": "", "subscription": subscription, "token": token, "done": False}
+    return templates.TemplateResponse(request, "unsubscribe.html", context)
+
+
+@router.post("/unsubscribe", include_in_schema=False, response_class=HTMLResponse)
+def unsubscribe_submit(
+    request: Request, core: CoreDep, templates: TemplatesDep, token: Annotated[str, Form()] = ""
+) -> HTMLResponse:
+    subscription = subscriptions.unsubscribe(core, token)
+    context = {"nav": "", "subscription": subscription, "token": "", "done": True}
+    return templates.TemplateResponse(request, "unsubscribe.html", context)
+
+
+# --- a logged-in user's subscriptions -------------------------------------------------------------
+
+
+@router.get("/settings/subscriptions", include_in_schema=False, response_class=HTMLResponse)
+def settings_page(request: Request, core: CoreDep, templates: TemplatesDep) -> Response:
+    user = _require_user(request)
+    links = Links(core.settings)
+    owned = core.store.subscriptions.of_user(user.id)
+    context = _form_context(
+        core,
+        request,
+        subscriptions=owned,
+        feed_urls={s.id: links.recommended_feed(s.feed_token) for s in owned},
+        prefill=SavedSearch(),
+        error=request.query_params.get("error"),
+        values={},
+        saved=request.query_params.get("saved"),
+    )
+    return templates.TemplateResponse(request, "subscription_settings.html", context)
+
+
+def _owned(core, request: Request, subscription_id: int) -> Subscription:
+    user = _require_user(request)
+    subscription = core.store.subscriptions.get(subscription_id)
+    if subscription is None or subscription.user_id != user.id or subscription.unsubscribed_at is not None:
+        raise NotFound("no such subscription")
+    return subscription
+
+
+@router.post("/settings/subscriptions/{subscription_id}", include_in_schema=False)
+async def settings_update(subscription_id: int, request: Request, core: CoreDep) -> Response:
+    form = await request.form()
+    subscription = _owned(core, request, subscription_id)
+    if form.get("action") == "unsubscribe":
+        core.store.subscriptions.unsubscribe(subscription.id)
+        return RedirectResponse("/settings/subscriptions?saved=unsubscribed", status_code=303)
+    try:
+        spec = subscriptions.validate(
+            spec_from_form(form, email=subscription.email, default_hour=core.settings.digest_send_hour)
+        )
+    except InvalidInput as exc:
+        return RedirectResponse(f"/settings/subscriptions?{_q(error=str(exc))}", status_code=303)
+    core.store.subscriptions.update(subscription.id, spec)
+    return RedirectResponse("/settings/subscriptions?saved=updated", status_code=303)
+
+
+def _q(**params: str) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode(params)
+
+
+# --- the admin's view of the ledger -----------------------------------------------------------------
+
+
+@router.get("/admin/digests", include_in_schema=False, response_class=HTMLResponse)
+def admin_digests(request: Request, core: CoreDep, templates: TemplatesDep) -> HTMLResponse:
+    _require_admin(request)
+    store = core.store.subscriptions
+    context = {
+        "nav": "",
+        "counts": store.ledger_counts(),
+        "failed": store.ledger(statuses=["failed"], limit=200),
+        "retrying": [e for e in store.ledger(statuses=["pending"], limit=200) if e.last_error],
+        "subscriptions": store.count(),
+    }
+    return templates.TemplateResponse(request, "admin_digests.html", context)
+
+
+# --- the JSON API -------------------------------------------------------------------------------------
+
+
+class SavedSearchIn(BaseModel):
+    query: str = Field("", max_length=500)
+    mode: SearchMode = "keyword"
+    author: str | None = None
+    category: str | None = None
+    has_code: bool | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+    def to_saved(self) -> SavedSearch:
+        return SavedSearch(
+            query=self.query,
+            mode=self.mode,
+            filters=SearchFilters(
+                date_from=self.date_from,
+                date_to=self.date_to,
+                author=self.author,
+                category=self.category,
+                has_code=self.has_code,
+            ),
+        )
+
+
+class SubscriptionIn(BaseModel):
+    email: str = Field(max_length=254)
+    frequency: Literal["daily", "weekly"] = "daily"
+    weekday: int = Field(0, ge=0, le=6, description="Weekly digests: 0 = Monday … 6 = Sunday.")
+    hour: int | None = Field(None, ge=0, le=23, description="Local hour to send at; default: the server's.")
+    timezone: str = Field("UTC", description="IANA time zone, e.g. Europe/Berlin.")
+    include_trending: bool = True
+    top_n: int = Field(10, ge=0, le=MAX_TOP_N)
+    saved_searches: list[SavedSearchIn] = Field(default_factory=list, max_length=MAX_SAVED_SEARCHES)
+    include_recommendations: bool = False
+
+
+class SubscriptionOut(BaseModel):
+    id: int
+    email: str
+    status: Literal["pending_confirmation", "active", "unsubscribed"]
+    frequency: str
+    weekday: int
+    hour: int
+    timezone: str
+    include_trending: bool
+    top_n: int
+    saved_searches: list[dict]
+    include_recommendations: bool
+
+    @classmethod
+    def of(cls, s: Subscription) -> SubscriptionOut:
+        status = (
+            "unsubscribed" if s.unsubscribed_at else "active" if s.confirmed_at else "pending_confirmation"
+        )
+        return cls(
+            id=s.id,
+            email=s.email,
+            status=status,
+            frequency=s.frequency,
+            weekday=s.weekday,
+            hour=s.hour,
+            timezone=s.timezone,
+            include_trending=s.include_trending,
+            top_n=s.top_n,
+            saved_searches=[search.as_dict() for search in s.saved_searches],
+            include_recommendations=s.include_recommendations,
+        )
+
+
+@router.post("/api/subscriptions", status_code=202, tags=["subscriptions"])
+def api_subscribe(body: SubscriptionIn, request: Request, core: CoreDep) -> SubscriptionOut:
+    """Subscribe an address; a confirmation mail with a signed link is sent to it (double opt-in)."""
+    user = _current_user(request)
+    spec = SubscriptionSpec(
+        email=body.email,
+        frequency=body.frequency,
+        weekday=body.weekday,
+        hour=core.settings.digest_send_hour if body.hour is None else body.hour,
+        timezone=body.timezone,
+        include_trending=body.include_trending,
+        top_n=body.top_n,
+        saved_searches=[s.to_saved() for s in body.saved_searches],
+        include_recommendations=body.include_recommendations,
+    )
+    try:
+        return SubscriptionOut.of(subscriptions.subscribe(core, spec, user_id=user.id if user else None))
+    except (MailNotConfigured, MailUnavailable, TooManyRequests) as exc:
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+        raise HTTPException(_status_of(exc), str(exc), headers=headers) from exc
+
+
+@router.get("/api/subscriptions/confirm", tags=["subscriptions"])
+def api_confirm(core: CoreDep, token: Annotated[str, Query(max_length=2_000)]) -> SubscriptionOut:
+    """Confirm a subscription with the token from the confirmation mail."""
+    return SubscriptionOut.of(subscriptions.confirm(core, token))
+
+
+@router.post("/api/unsubscribe", tags=["subscriptions"])
+async def api_unsubscribe(request: Request, core: CoreDep) -> JSONResponse:
+    """One-click unsubscribe (RFC 8058): the signed token in the query or the form body."""
+    token = request.query_params.get("token")
+    if not token and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        token = str((await request.form()).get("token") or "")
+    subscription = subscriptions.unsubscribe(core, token or "")
+    return JSONResponse({"id": subscription.id, "status": "unsubscribed"})

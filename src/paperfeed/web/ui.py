@@ -1,0 +1,266 @@
+"""The HTML pages. Handlers parse the request, call the core and render a template.
+
+Query strings are parsed by hand rather than validated: whatever a person types into the
+address bar or the search form must give a normal page, with a note about anything ignored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+import jinja2
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup
+from starlette.datastructures import QueryParams
+from starlette.templating import Jinja2Templates
+
+from paperfeed.core import MAX_PAGE, PaperFeed
+from paperfeed.errors import NotFound
+from paperfeed.models import DayPage, ResultPage, SearchFilters, SearchRequest, SortOrder
+from paperfeed.web.deps import CoreDep, TemplatesDep
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+PER_PAGE = 20
+_ISO_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+# --- templates ------------------------------------------------------------------------------
+
+
+def short_date(day: dt.date | None) -> str:
+    return f"{day:%b} {day.day}, {day.year}" if day else ""
+
+
+def long_date(day: dt.date | None) -> str:
+    return f"{day:%A, %B} {day.day}, {day.year}" if day else ""
+
+
+def highlight(title: str, query: str) -> Markup:
+    """The title, escaped, with the query's words in <mark>."""
+    return Markup(PaperFeed.highlight_title(title, query))
+
+
+def is_web_url(url: str) -> bool:
+    """Only http(s) links are rendered: an imported `javascript:` URL must never become a link."""
+    return url.lower().startswith(("https://", "http://"))
+
+
+def link_label(url: str) -> str:
+    """A link's address without its scheme, e.g. github.com/org/repo."""
+    return url.split("://", 1)[-1].removeprefix("www.").rstrip("/")
+
+
+def sentence(text: str) -> str:
+    """A message as a sentence: capital first letter, closing full stop."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?…" else text + "."
+
+
+def build_templates() -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("paperfeed.web", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        short_date=short_date,
+        long_date=long_date,
+        highlight=highlight,
+        link_label=link_label,
+        sentence=sentence,
+    )
+    env.tests["web_url"] = is_web_url
+    return Jinja2Templates(env=env)
+
+
+# --- daily pages ----------------------------------------------------------------------------
+
+
+def parse_day(text: str) -> dt.date:
+    """A YYYY-MM-DD date; anything else is a page that does not exist."""
+    try:
+        if _ISO_DAY_RE.match(text):
+            return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise NotFound(f"there is no day {text[:40]!r}; days look like 2024-01-31")
+
+
+def _render_day(request: Request, templates: Jinja2Templates, page: DayPage, *, latest: bool) -> HTMLResponse:
+    return templates.TemplateResponse(request, "day.html", {"page": page, "latest": latest, "nav": "daily"})
+
+
+@router.get("/")
+def home(request: Request, core: CoreDep, templates: TemplatesDep) -> HTMLResponse:
+    return _render_day(request, templates, core.day(), latest=True)
+
+
+@router.get("/day/{day}")
+def day_page(day: str, request: Request, core: CoreDep, templates: TemplatesDep) -> HTMLResponse:
+    page = core.day(parse_day(day))
+    return _render_day(request, templates, page, latest=page.next_day is None and bool(page.papers))
+
+
+# --- search ---------------------------------------------------------------------------------
+
+
+def _clean(value: str | None, limit: int = 2_000) -> str:
+    return _CONTROL_RE.sub("", value or "").strip()[:limit]
+
+
+def _shown(value: str) -> str:
+    return value if len(value) <= 40 else value[:40] + "…"
+
+
+@dataclass(slots=True)
+class SearchForm:
+    """The search form's fields as typed (for redisplay), plus notes on values that were ignored."""
+
+    q: str = ""
+    author: str = ""
+    category: str = ""
+    date_from: str = ""
+    date_to: str = ""
+    has_code: str = ""  # "", "1" or "0"
+    sort: SortOrder = "relevance"
+    page: int = 1
+    notices: list[str] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, params: QueryParams) -> SearchForm:
+        form = cls(
+            q=_clean(params.get("q"), limit=5_000),
+            author=_clean(params.get("author"), limit=300),
+            category=_clean(params.get("category"), limit=100),
+        )
+        for name, label in (("from", "from"), ("to", "to")):
+            text = _clean(params.get(name), limit=100)
+            if text and _iso_day(text) is None:
+                form.notices.append(f"Ignored the {label} date “{_shown(text)}”: dates look like 2024-01-31.")
+                text = ""
+            setattr(form, "date_from" if name == "from" else "date_to", text)
+        if form.date_from and form.date_to and form.date_from > form.date_to:
+            form.notices.append("The from date is after the to date, so no paper can match.")
+        has_code = _clean(params.get("has_code"), limit=100).lower()
+        if has_code in _TRUE:
+            form.has_code = "1"
+        elif has_code in _FALSE:
+            form.has_code = "0"
+        elif has_code:
+            form.notices.append(f"Ignored has_code “{_shown(has_code)}”: use 1 (with code) or 0 (without).")
+        sort = _clean(params.get("sort"), limit=100).lower()
+        if sort in ("relevance", "newest"):
+            form.sort = sort  # type: ignore[assignment]
+        elif sort:
+            form.notices.append(f"Ignored sort “{_shown(sort)}”: results are sorted by relevance.")
+        page_text = _clean(params.get("page"), limit=100)
+        if page_text:
+            try:
+                form.page = int(page_text)
+            except ValueError:
+                form.notices.append(f"“{_shown(page_text)}” is not a page number; showing page 1.")
+            if form.page < 1:
+                form.notices.append("Pages start at 1; showing page 1.")
+                form.page = 1
+            elif form.page > MAX_PAGE:
+                form.notices.append(f"Results go up to page {MAX_PAGE}; showing page {MAX_PAGE}.")
+                form.page = MAX_PAGE
+        return form
+
+    @property
+    def has_filters(self) -> bool:
+        return bool(self.author or self.category or self.date_from or self.date_to or self.has_code)
+
+    def to_request(self) -> SearchRequest:
+        return SearchRequest(
+            query=self.q,
+            filters=SearchFilters(
+                date_from=_iso_day(self.date_from),
+                date_to=_iso_day(self.date_to),
+                author=self.author or None,
+                category=self.category or None,
+                has_code={"1": True, "0": False}.get(self.has_code),
+            ),
+            sort=self.sort,
+            page=self.page,
+            per_page=PER_PAGE,
+        )
+
+    def url(self, page: int) -> str:
+        """This search's address, on another page; empty fields are left out."""
+        params = {
+            "q": self.q,
+            "author": self.author,
+            "category": self.category,
+            "from": self.date_from,
+            "to": self.date_to,
+            "has_code": self.has_code,
+            "sort": "" if self.sort == "relevance" else self.sort,
+            "page": "" if page == 1 else str(page),
+        }
+        return "/search?" + urlencode({k: v for k, v in params.items() if v})
+
+
+def _iso_day(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if _ISO_DAY_RE.match(text) else None
+    except ValueError:
+        return None
+
+
+@dataclass(slots=True)
+class PageLink:
+    number: int | None  # None: a gap ("…")
+    url: str = ""
+    current: bool = False
+
+
+def page_links(form: SearchForm, result: ResultPage, around: int = 2) -> list[PageLink]:
+    """Links to the first, last and nearby pages, with gaps between."""
+    last = min(result.pages, MAX_PAGE)
+    wanted = {1, last, *range(result.page - around, result.page + around + 1)}
+    links: list[PageLink] = []
+    for number in sorted(n for n in wanted if 1 <= n <= last):
+        if links and links[-1].number is not None and number > links[-1].number + 1:
+            links.append(PageLink(None))
+        links.append(PageLink(number, form.url(number), current=number == result.page))
+    return links
+
+
+@router.get("/search")
+def search_page(request: Request, core: CoreDep, templates: TemplatesDep) -> HTMLResponse:
+    form = SearchForm.parse(request.query_params)
+    result = core.search(form.to_request())
+    context = {
+        "form": form,
+        "result": result,
+        "page_links": page_links(form, result) if result.pages > 1 else [],
+        "prev_url": form.url(result.page - 1) if result.has_prev else None,
+        "next_url": form.url(result.page + 1) if result.has_next and result.page < MAX_PAGE else None,
+        "first_rank": (result.page - 1) * result.per_page + 1,
+        "query": form.q,
+        "nav": "search",
+    }
+    return templates.TemplateResponse(request, "search.html", context)
+
+
+# --- papers ---------------------------------------------------------------------------------
+
+
+@router.get("/papers/{paper_id:path}")
+def paper_page(paper_id: str, request: Request, core: CoreDep, templates: TemplatesDep) -> HTMLResponse:
+    paper = core.paper(paper_id)
+    return templates.TemplateResponse(request, "paper.html", {"paper": paper, "nav": ""})

@@ -1,0 +1,321 @@
+"""The community features in a real browser: Playwright drives Debian's Chromium against
+`paperfeed serve` through sign-up, log-in, submitting, upvoting, commenting and moderation,
+saving a screenshot of every step into test-artifacts/screenshots/.
+
+The server runs as a subprocess on a free port over a data directory holding the demo data.
+It cannot reach arXiv, so its arXiv API address points at a small local server that answers
+with a recorded response.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from paperfeed.config import Settings
+from paperfeed.core import PaperFeed
+from paperfeed.ingest.hf_daily import HFDailyTextSource
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+DEMO_DIR = ROOT / "src" / "paperfeed" / "demo" / "hf-daily-papers"
+RECORDED_ATOM = Path(__file__).resolve().parent / "fixtures" / "arxiv" / "id_list.xml"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+PASSWORD = "correct horse battery"
+DEMO_IMPORTED_ON = dt.date(2025, 12, 31)
+ADMIN_PASSWORD = "admin password 123"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class _RecordedArxiv(http.server.BaseHTTPRequestHandler):
+    """arXiv's API as the server sees it: every query answered with the recorded response."""
+
+    requests: list[str] = []
+
+    def do_GET(self) -> None:
+        type(self).requests.append(self.path)
+        body = RECORDED_ATOM.read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/atom+xml; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def arxiv_stub() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RecordedArxiv)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/api/query"
+    server.shutdown()
+    server.server_close()
+
+
+def _paperfeed(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess:
+    command = [str(Path(sys.executable).with_name("paperfeed")), *args]
+    return subprocess.run(command, env=env, input=stdin, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, arxiv_stub: str) -> Iterator[str]:
+    """`paperfeed serve` over a fresh data directory with the demo data and an admin named root."""
+    data_dir = tmp_path_factory.mktemp("browser-data")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERFEED_")}
+    env.update(PAPERFEED_DATA_DIR=str(data_dir), PAPERFEED_ARXIV_API_URL=arxiv_stub)
+    core = PaperFeed(Settings(data_dir=data_dir))
+    # Imported as of a past day, so today's page holds only what the test submits.
+    core.import_sources([HFDailyTextSource(path, today=DEMO_IMPORTED_ON) for path in sorted(DEMO_DIR.iterdir())])
+    core.close()
+    created = _paperfeed(
+        "admin", "create-user", "root", "--admin", "--password-stdin", env=env, stdin=ADMIN_PASSWORD
+    )
+    assert created.returncode == 0, created.stderr
+
+    port = _free_port()
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("paperfeed")), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(base + "/", timeout=5)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    process.kill()
+                    pytest.fail(
+                        f"paperfeed serve did not start:\n{process.communicate()[0].decode(errors='replace')}"
+                    )
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.communicate(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing; install Debian's chromium (scripts/test does)", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Tab:
+    """One person's browser tab, recording what a person would notice: navigations, dialogs,
+    console errors (a Content-Security-Policy violation is one)."""
+
+    def __init__(self, browser: object, base: str) -> None:
+        self.base = base
+        self.context = browser.new_context(viewport={"width": 1100, "height": 900})  # type: ignore[attr-defined]
+        self.page = self.context.new_page()
+        self.navigations: list[str] = []
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        self.page.on(
+            "framenavigated",
+            lambda frame: frame == self.page.main_frame and self.navigations.append(frame.url),
+        )
+        self.page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
+        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def go(self, path: str) -> None:
+        self.page.goto(self.base + path)
+
+    def shot(self, name: str) -> None:
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+    def fill_and_submit(self, form: str, **fields: str) -> None:
+        for name, value in fields.items():
+            self.page.locator(f"{form} [name={name}]").fill(value)
+        with self.page.expect_navigation():
+            self.page.locator(f"{form} button[type=submit]").click()
+
+    def log_in(self, name: str, password: str) -> None:
+        self.go("/login")
+        self.fill_and_submit("form.stack-form", name=name, password=password)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def test_a_reader_signs_up_submits_upvotes_and_comments_and_an_admin_moderates(
+    server: str, chromium: object
+) -> None:
+    from playwright.sync_api import expect
+
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    alice = Tab(chromium, server)
+    alice.go("/")
+    expect(alice.page.locator(".user-nav")).to_contain_text("Sign up")
+    alice.shot("01-home")
+
+    # sign up
+    alice.page.locator(".user-nav a", has_text="Sign up").click()
+    alice.fill_and_submit("form.stack-form", name="alice", password=PASSWORD, password2=PASSWORD)
+    expect(alice.page.locator(".user-nav .user-name")).to_have_text("alice")
+    alice.shot("02-signed-up")
+
+    # log out, then log in again
+    with alice.page.expect_navigation():
+        alice.page.locator(".user-nav button", has_text="Log out").click()
+    expect(alice.page.locator(".user-nav")).to_contain_text("Log in")
+    alice.log_in("alice", "not my password")
+    expect(alice.page.locator(".form-error")).to_have_text("wrong user name or password")
+    alice.shot("03-wrong-password")
+    alice.fill_and_submit("form.stack-form", name="alice", password=PASSWORD)
+    expect(alice.page.locator(".user-nav .user-name")).to_have_text("alice")
+    alice.shot("04-logged-in")
+
+    # submit a paper (the server fetches it from the recorded arXiv)
+    alice.page.locator(".user-nav a", has_text="Submit").click()
+    alice.page.wait_for_url("**/submit")
+    alice.shot("05-submit-form")
+    alice.fill_and_submit("form.stack-form", ref="https://arxiv.org/abs/1706.03762")
+    assert alice.page.url.endswith("/papers/1706.03762?submitted=1")
+    expect(alice.page.locator("h1")).to_have_text("Attention Is All You Need")
+    expect(alice.page.locator(".paper-actions .submitted-by")).to_contain_text("Submitted by alice")
+    alice.shot("06-submitted-paper")
+    assert any("id_list=1706.03762" in path for path in _RecordedArxiv.requests)
+
+    # it is on today's page with "submitted by"; upvote it there without a page load
+    alice.go(f"/day/{today}")
+    card = alice.page.locator("article.card", has_text="Attention Is All You Need")
+    expect(card).to_contain_text("submitted by alice")
+    expect(card.locator(".vote-count")).to_have_text("0")
+    navigations = len(alice.navigations)
+    card.locator(".vote-button").click()
+    expect(card.locator(".vote-count")).to_have_text("1")
+    expect(card.locator(".vote-button")).to_have_attribute("aria-pressed", "true")
+    card.locator(".vote-button").click()
+    expect(card.locator(".vote-count")).to_have_text("0")
+    card.locator(".vote-button").click()
+    expect(card.locator(".vote-count")).to_have_text("1")
+    assert len(alice.navigations) == navigations, "the upvote reloaded the page"
+    alice.shot("07-upvoted-in-place")
+    alice.page.reload()
+    expect(
+        alice.page.locator("article.card", has_text="Attention Is All You Need").locator(".vote-count")
+    ).to_have_text("1")
+
+    # comment in Markdown, with a script that must stay text
+    alice.go("/papers/1706.03762")
+    alice.fill_and_submit(
+        "form.comment-form",
+        body="Great **paper**. <script>alert('xss')</script> See [the code](https://example.org).",
+    )
+    comment = alice.page.locator("li.comment").first
+    expect(comment.locator(".comment-body strong")).to_have_text("paper")
+    expect(comment.locator(".comment-body")).to_contain_text("<script>alert('xss')</script>")
+    expect(comment.locator(".comment-body a")).to_have_attribute("rel", "nofollow noopener ugc")
+    comment.locator("summary", has_text="Reply").click()
+    alice.fill_and_submit("li.comment form.comment-form", body="And a *reply*.")
+    expect(alice.page.locator(".comment-replies .comment-body em")).to_have_text("reply")
+    alice.shot("08-commented")
+
+    # an admin created on the command line hides the comment, then the paper, then suspends alice
+    admin = Tab(chromium, server)
+    admin.log_in("root", ADMIN_PASSWORD)
+    expect(admin.page.locator(".user-nav")).to_contain_text("Moderation")
+    admin.go("/papers/1706.03762")
+    first = admin.page.locator("li.comment").first
+    with admin.page.expect_navigation():
+        first.locator(".comment-actions > form button", has_text="Hide").first.click()
+    expect(admin.page.locator("li.comment").first.locator(".badge-hidden")).to_have_text("hidden from others")
+    admin.shot("09-admin-hid-comment")
+
+    alice.page.reload()
+    expect(alice.page.locator("li.comment").first.locator("> .comment-body")).to_have_text(
+        "[removed by a moderator]"
+    )
+    expect(alice.page.locator(".comment-replies")).to_contain_text("And a reply.")
+    alice.shot("10-reader-sees-comment-removed")
+
+    with admin.page.expect_navigation():
+        admin.page.locator(".paper-actions button", has_text="Hide paper").click()
+    assert admin.page.url.endswith("/admin")
+    expect(admin.page.locator("#hidden-papers")).to_contain_text("Attention Is All You Need")
+    admin.shot("11-admin-moderation")
+
+    alice.page.reload()
+    expect(alice.page.locator("h1")).to_have_text("Not found")
+    alice.go(f"/day/{today}")
+    expect(alice.page.locator("main")).not_to_contain_text("Attention Is All You Need")
+    alice.shot("12-reader-sees-paper-gone")
+
+    admin.fill_and_submit("#suspended-users form.stack-form", name="alice")
+    expect(admin.page.locator("#suspended-users")).to_contain_text("alice")
+    alice.page.reload()
+    expect(alice.page.locator(".user-nav")).to_contain_text("Log in")
+    alice.log_in("alice", PASSWORD)
+    expect(alice.page.locator(".form-error")).to_contain_text("suspended")
+    alice.shot("13-suspended-user-cannot-log-in")
+
+    admin.go("/trending?period=week")
+    admin.shot("14-trending")
+
+    for tab in (alice, admin):
+        assert tab.dialogs == [], "a script ran"
+        assert not [e for e in tab.errors if "Content Security Policy" in e or "Refused" in e], tab.errors
+        tab.close()
+    assert sorted(p.name for p in SCREENSHOTS.glob("*.png"))[:2] == ["01-home.png", "02-signed-up.png"]
+
+
+def test_repeated_bad_log_ins_are_throttled_in_the_browser(server: str, chromium: object) -> None:
+    from playwright.sync_api import expect
+
+    tab = Tab(chromium, server)
+    for _ in range(5):
+        tab.log_in("root", "guessing wrong")
+        expect(tab.page.locator(".form-error")).to_have_text("wrong user name or password")
+    tab.log_in("root", ADMIN_PASSWORD)
+    expect(tab.page.locator(".form-error")).to_have_text(
+        re.compile(r"Too many failed log-ins for this account\. Try again in 1[45] minutes\.")
+    )
+    tab.shot("15-log-in-throttled")
+    tab.close()

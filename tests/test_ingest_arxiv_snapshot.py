@@ -1,0 +1,416 @@
+"""Importing the arXiv metadata snapshot (arxiv-metadata-oai-snapshot.json, one JSON object per line)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from paperfeed.ingest.arxiv_snapshot import ArxivSnapshotSource, parse_version_date
+from paperfeed.ingest.base import Source
+from paperfeed.ingest.pipeline import run_import
+from paperfeed.models import Link, PaperRecord, Rejected, SourceItem
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SAMPLE = FIXTURES / "snapshot" / "arxiv-metadata-sample.jsonl"
+MALFORMED = FIXTURES / "snapshot" / "malformed.jsonl"
+
+
+def snapshot_object(arxiv_id: str, title: str, *, versions: int = 1, **fields) -> dict:
+    """A snapshot record shaped like the real dump, with `versions` versions a day apart."""
+    obj = {
+        "id": arxiv_id,
+        "submitter": "Ada Lovelace",
+        "authors": "Ada Lovelace, Charles Babbage",
+        "title": title,
+        "comments": None,
+        "journal-ref": None,
+        "doi": None,
+        "report-no": None,
+        "categories": "cs.LG",
+        "license": None,
+        "abstract": f"  An abstract about {title.lower()}.\n",
+        "versions": [
+            {"version": f"v{n}", "created": f"Tue, {n + 1} Jan 2024 10:00:00 GMT"}
+            for n in range(1, versions + 1)
+        ],
+        "update_date": "2024-02-01",
+        "authors_parsed": [["Lovelace", "Ada", ""], ["Babbage", "Charles", ""]],
+    }
+    obj.update(fields)
+    return obj
+
+
+def write_snapshot(path: Path, objects: list[dict]) -> Path:
+    path.write_bytes(b"".join(orjson.dumps(obj) + b"\n" for obj in objects))
+    return path
+
+
+def parsed(path: Path) -> list[SourceItem]:
+    return list(ArxivSnapshotSource(path).items())
+
+
+def record(path: Path, index: int = 0) -> PaperRecord:
+    item = parsed(path)[index].item
+    assert isinstance(item, PaperRecord), item
+    return item
+
+
+def stored_arxiv_ids(core) -> list[str]:
+    return sorted(p.arxiv_id for chunk in core.store.papers.changed_since(None) for p in chunk)
+
+
+# --- mapping -----------------------------------------------------------------------------------
+
+
+def test_every_field_of_a_snapshot_record_is_mapped():
+    paper = record(SAMPLE, 0)
+    assert paper.arxiv_id == "0704.0001"
+    assert paper.version == 2
+    assert (
+        paper.title == "Calculation of prompt diphoton production cross sections at Tevatron and LHC energies"
+    )
+    assert paper.abstract.startswith(
+        "A fully differential calculation in perturbative quantum chromodynamics is presented"
+    )
+    assert paper.abstract.endswith("judicious selection of events.")
+    assert paper.authors == ["C. Balázs", "E. L. Berger", "P. M. Nadolsky", "C. -P. Yuan"]
+    assert paper.categories == ["hep-ph"]
+    assert paper.doi == "10.1103/physrevd.76.013009"
+    assert paper.comments == "37 pages, 15 figures; published version"
+    assert paper.journal_ref == "Phys.Rev.D76:013009,2007"
+    assert paper.published == dt.date(2007, 4, 2)
+    assert paper.updated == dt.date(2008, 11, 13)
+    assert paper.listed_on == paper.published
+    assert paper.source == "arxiv-snapshot"
+    assert paper.links == [
+        Link("abs", "https://arxiv.org/abs/0704.0001"),
+        Link("pdf", "https://arxiv.org/pdf/0704.0001"),
+        Link("doi", "https://doi.org/10.1103/physrevd.76.013009"),
+    ]
+
+
+def test_old_style_ids_keep_their_archive_and_the_highest_version_wins():
+    paper = record(SAMPLE, 1)
+    assert (paper.arxiv_id, paper.version) == ("hep-th/9711200", 3)
+    assert paper.published == dt.date(1997, 11, 27)
+
+
+def test_records_are_numbered_by_their_line():
+    assert [item.record_no for item in parsed(SAMPLE)] == [1, 2, 3, 4, 5]
+    assert [record(SAMPLE, i).arxiv_id for i in range(5)] == [
+        "0704.0001",
+        "hep-th/9711200",
+        "1706.03762",
+        "1810.04805",
+        "2005.14165",
+    ]
+
+
+def test_authors_come_from_authors_parsed_in_first_last_order_with_suffix(tmp_path):
+    path = write_snapshot(
+        tmp_path / "s.jsonl",
+        [
+            snapshot_object(
+                "2401.00001",
+                "Suffixes",
+                authors_parsed=[["King", "Martin Luther", "Jr"], ["Curie", "Marie", ""]],
+            )
+        ],
+    )
+    assert record(path).authors == ["Martin Luther King Jr", "Marie Curie"]
+
+
+def test_authors_fall_back_to_the_author_string_when_authors_parsed_is_unusable(tmp_path):
+    path = write_snapshot(
+        tmp_path / "s.jsonl",
+        [
+            snapshot_object(
+                "2401.00001", "No parsed authors", authors_parsed=None, authors="A. One, B. Two and C. Three"
+            ),
+            snapshot_object("2401.00002", "Broken parsed authors", authors_parsed="Lovelace, Ada"),
+        ],
+    )
+    assert record(path, 0).authors == ["A. One", "B. Two", "C. Three"]
+    assert record(path, 1).authors == ["Ada Lovelace", "Charles Babbage"]
+
+
+def test_the_first_of_several_dois_is_kept(tmp_path):
+    path = write_snapshot(
+        tmp_path / "s.jsonl",
+        [
+            snapshot_object(
+                "2401.00001", "Two DOIs", doi="10.1103/PhysRevD.76.013009 10.1016/j.nuclphysb.2007.01.001"
+            )
+        ],
+    )
+    assert record(path).doi == "10.1103/physrevd.76.013009"
+
+
+def test_html_in_a_title_is_reduced_to_text(tmp_path):
+    path = write_snapshot(
+        tmp_path / "s.jsonl",
+        [snapshot_object("2401.00001", "<i>Ab initio</i> study of H<sub>2</sub>O &amp; ice")],
+    )
+    assert record(path).title == "Ab initio study of H 2 O & ice"
+
+
+@pytest.mark.parametrize(
+    ("stamp", "day"),
+    [
+        ("Mon, 2 Apr 2007 19:18:42 GMT", dt.date(2007, 4, 2)),
+        ("Wed, 22 Jul 2020 19:47:17 GMT", dt.date(2020, 7, 22)),
+        ("2 Apr 2007 19:18:42 GMT", dt.date(2007, 4, 2)),
+        ("Mon, 31 Feb 2007 19:18:42 GMT", None),
+        ("Mon, 2 Foo 2007 19:18:42 GMT", None),
+        ("yesterday", None),
+        ("", None),
+        (None, None),
+        (20070402, None),
+    ],
+)
+def test_version_stamps_are_read_by_hand_and_unusable_ones_give_none(stamp, day):
+    assert parse_version_date(stamp) == day
+
+
+# --- rejections ----------------------------------------------------------------------------------
+
+
+def test_malformed_lines_are_rejected_with_their_line_and_reason_and_the_rest_imports(core):
+    [report] = core.import_path(MALFORMED)
+    assert report.fmt == "arxiv-snapshot"
+    assert report.added == 3
+    assert [(r.record_no, r.reason) for r in report.rejections] == [
+        (2, "invalid JSON: unexpected end of data at column 66"),
+        (3, "not a JSON object but list"),
+        (4, "missing id"),
+        (5, "invalid arXiv id 'not-an-id'"),
+        (6, "missing title"),
+        (7, "no usable date: neither versions[0].created nor update_date can be read"),
+        (10, "abstract too long (26599 characters, at most 20000)"),
+    ]
+    assert stored_arxiv_ids(core) == ["2307.09288", "2312.00752", "2401.04088"]
+
+
+def test_bad_optional_fields_are_dropped_and_the_paper_kept():
+    items = {item.record_no: item.item for item in parsed(MALFORMED)}
+    mixtral = items[9]
+    assert isinstance(mixtral, PaperRecord)
+    assert mixtral.title == "Mixtral of Experts"
+    assert mixtral.categories == []  # 42 is no category list
+    assert mixtral.doi is None  # "not a doi"
+    assert mixtral.authors == ["Albert Q. Jiang", "Alexandre Sablayrolles", "Antoine Roux"]
+    assert mixtral.published is None  # the version stamp is garbage ...
+    assert mixtral.updated == mixtral.listed_on == dt.date(2024, 1, 9)  # ... so the update day lists it
+
+
+def test_a_latin1_file_rejects_its_undecodable_lines_and_imports_the_rest(tmp_path, core):
+    lines = [
+        orjson.dumps(snapshot_object("2401.00001", "Plain ASCII title")).decode(),
+        orjson.dumps(
+            snapshot_object("2401.00002", "Über Gödel", authors_parsed=[["Gödel", "Kurt", ""]])
+        ).decode(),
+        orjson.dumps(snapshot_object("2401.00003", "Another plain title")).decode(),
+    ]
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes("\n".join(lines).encode("latin-1") + b"\n")
+    [report] = core.import_path(path, "arxiv-snapshot")
+    assert report.added == 2
+    first_bad_byte = lines[1].index("Ü") + 1
+    assert [(r.record_no, r.reason) for r in report.rejections] == [
+        (2, f"not valid UTF-8 (byte {first_bad_byte} of the line)")
+    ]
+
+
+def test_a_line_too_long_to_be_metadata_is_rejected_without_parsing(tmp_path):
+    path = write_snapshot(
+        tmp_path / "s.jsonl",
+        [
+            snapshot_object("2401.00001", "Fine"),
+            snapshot_object("2401.00002", "Huge", abstract="x" * 1_100_000),
+        ],
+    )
+    items = parsed(path)
+    assert isinstance(items[0].item, PaperRecord)
+    assert items[1].record_no == 2
+    assert isinstance(items[1].item, Rejected) and items[1].item.reason.startswith("line too long")
+
+
+# --- importing into the store ------------------------------------------------------------------------
+
+
+def test_the_sample_imports_every_paper_with_its_fields(core):
+    [report] = core.import_path(SAMPLE)  # the format is known from the .jsonl extension
+    assert (report.added, report.updated, report.unchanged, report.rejected) == (5, 0, 0, 0)
+    paper = core.paper("1706.03762")
+    assert paper.title == "Attention Is All You Need"
+    assert paper.paper_id == "1706.03762v7"
+    assert paper.authors[0] == "Ashish Vaswani" and paper.authors[-1] == "Illia Polosukhin"
+    assert paper.categories == ["cs.CL", "cs.LG"]
+    assert paper.published == paper.listed_on == dt.date(2017, 6, 12)
+    assert paper.updated == dt.date(2023, 8, 3)
+    assert paper.sources == ["arxiv-snapshot"]
+    assert len(core.paper("2005.14165").authors) == 31
+    assert core.paper("hep-th/9711200").doi == "10.1023/a:1026654312961"
+
+
+def test_reimporting_the_same_snapshot_changes_nothing(core):
+    core.import_path(SAMPLE)
+    [again] = core.import_path(SAMPLE)
+    assert (again.added, again.updated, again.unchanged, again.rejected) == (0, 0, 5, 0)
+    assert again.resumed_from == 0
+    assert core.stats().papers == 5
+
+
+def test_a_newer_version_in_a_later_file_updates_the_paper_and_an_older_one_changes_nothing(tmp_path, core):
+    first = write_snapshot(
+        tmp_path / "2024-01.jsonl", [snapshot_object("2401.00001", "Sparse Widgets", versions=1)]
+    )
+    second = write_snapshot(
+        tmp_path / "2024-02.jsonl",
+        [snapshot_object("2401.00001", "Sparse Widgets at Scale", versions=2, categories="cs.LG cs.CL")],
+    )
+    stale = write_snapshot(
+        tmp_path / "2024-03.jsonl", [snapshot_object("2401.00001", "Sparse Widgets (old title)", versions=1)]
+    )
+    core.import_path(first)
+
+    [update] = core.import_path(second)
+    assert (update.added, update.updated) == (0, 1)
+    paper = core.paper("2401.00001")
+    assert (paper.title, paper.version, paper.categories) == (
+        "Sparse Widgets at Scale",
+        2,
+        ["cs.LG", "cs.CL"],
+    )
+
+    [older] = core.import_path(stale)
+    assert (older.added, older.updated, older.unchanged) == (0, 0, 1)
+    assert core.paper("2401.00001").title == "Sparse Widgets at Scale"
+    assert core.paper("2401.00001").version == 2
+    assert core.stats().papers == 1
+
+
+# --- interrupted imports -----------------------------------------------------------------------------
+
+
+class Killed(Exception):
+    """Stands for the process dying in the middle of an import."""
+
+
+class DiesAfter:
+    """The same content as `source`, but the reading stops with `Killed` after `limit` items."""
+
+    def __init__(self, source: Source, limit: int) -> None:
+        self.source, self.limit = source, limit
+        self.fmt, self.location = source.fmt, source.location
+
+    def fingerprint(self) -> str:
+        return self.source.fingerprint()
+
+    def items(self) -> Iterator[SourceItem]:
+        for count, item in enumerate(self.source.items()):
+            if count == self.limit:
+                raise Killed
+            yield item
+
+
+def test_an_interrupted_import_keeps_its_committed_batches_and_resumes_to_exactly_every_paper(tmp_path, core):
+    objects = [snapshot_object(f"2401.{n:05d}", f"Paper number {n}") for n in range(1, 11)]
+    objects[4] = {"id": "2401.00005"}  # line 5: no title, rejected
+    path = write_snapshot(tmp_path / "s.jsonl", objects)
+
+    with pytest.raises(Killed):
+        run_import(core.store, DiesAfter(ArxivSnapshotSource(path), 7), batch_size=3)
+    assert core.stats().papers == 5  # batches of lines 1-3 and 4-6 committed; line 7 was in flight
+
+    report = run_import(core.store, ArxivSnapshotSource(path), batch_size=3)
+    assert report.resumed_from == 6
+    assert (report.added, report.updated, report.unchanged) == (9, 0, 0)
+    assert [(r.record_no, r.reason) for r in report.rejections] == [(5, "missing title")]
+    assert core.stats().papers == 9
+    assert stored_arxiv_ids(core) == [f"2401.{n:05d}" for n in range(1, 11) if n != 5]
+
+    [again] = core.import_path(path)  # a finished import is not resumed but merged again: nothing new
+    assert (again.added, again.unchanged, again.resumed_from) == (0, 9, 0)
+
+
+BIG_FILE_PAPERS = 60_000
+
+
+def _write_big_snapshot(path: Path, count: int) -> None:
+    with path.open("wb") as fh:
+        for n in range(count):
+            arxiv_id = f"{10 + n // 50_000:02d}{n // 5_000 % 10 + 1:02d}.{n % 5_000 + 1:05d}"
+            obj = snapshot_object(arxiv_id, f"Synthetic paper {n}")
+            obj["abstract"] = f"Synthetic abstract number {n}."
+            fh.write(orjson.dumps(obj) + b"\n")
+
+
+def _records_done(db: Path) -> tuple[int, str] | None:
+    """(records_done, status) of the newest import run, read as another process would."""
+    if not db.exists():
+        return None
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            return conn.execute(
+                "SELECT records_done, status FROM import_runs ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+    except sqlite3.OperationalError:  # tables not created yet, or locked for a moment
+        return None
+
+
+@pytest.mark.slow
+def test_a_killed_cli_import_resumes_to_exactly_every_paper(tmp_path, models_dir):
+    big = tmp_path / "arxiv-metadata-oai-snapshot.json"
+    _write_big_snapshot(big, BIG_FILE_PAPERS)
+    data_dir = tmp_path / "data"
+    db = data_dir / "paperfeed.db"
+    env = {k: v for k, v in os.environ.items() if k != "PAPERFEED_DATABASE_URL"}
+    env.update(
+        PAPERFEED_DATA_DIR=str(data_dir),
+        PAPERFEED_EMBEDDER="minilm-static",  # the fast embedder the rest of the suite uses too
+        PAPERFEED_MODELS_DIR=str(models_dir),
+        COLUMNS="300",
+    )
+    command = ["import", str(big), "--format", "arxiv-snapshot"]
+
+    paperfeed = Path(sys.executable).with_name("paperfeed")  # the installed console script
+    process = subprocess.Popen(
+        [str(paperfeed), *command], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while (progress := _records_done(db)) is None or progress[0] == 0:
+            assert process.poll() is None, "the import ended before its first batch was seen"
+            assert time.monotonic() < deadline, "no batch committed within two minutes"
+            time.sleep(0.01)
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait()
+    done_when_killed, status = _records_done(db)
+    assert status == "running" and 0 < done_when_killed < BIG_FILE_PAPERS
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "paperfeed.cli", *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed after record" in resumed.stdout
+    with sqlite3.connect(db) as conn:
+        papers, unique = conn.execute("SELECT count(*), count(DISTINCT arxiv_id) FROM papers").fetchone()
+        runs = conn.execute("SELECT status, records_done, added FROM import_runs").fetchall()
+    assert papers == unique == BIG_FILE_PAPERS
+    assert runs == [("done", BIG_FILE_PAPERS, BIG_FILE_PAPERS)]
