@@ -68,7 +68,9 @@ def make_corpus(n: int, today: dt.date) -> Path:
             if i >= n - recent:
                 record = orjson.loads(line)
                 day = today - dt.timedelta(days=RECENT_DAYS - 1 - (i - (n - recent)) * RECENT_DAYS // recent)
-                record["versions"][0]["created"] = f"Mon, {day.day} {MONTHS[day.month - 1]} {day.year} 12:00:00 GMT"
+                record["versions"][0]["created"] = (
+                    f"Mon, {day.day} {MONTHS[day.month - 1]} {day.year} 12:00:00 GMT"
+                )
                 record["update_date"] = day.isoformat()
                 line = orjson.dumps(record)
             out.write(line + b"\n")
@@ -112,7 +114,9 @@ def populate(core, n_subscriptions: int, seed: int = 11) -> dict:
     topic_of = np_rng.integers(0, TOPICS, size=n)
     for start in range(0, n, 5_000):
         chunk = slice(start, start + 5_000)
-        vectors = centroids[topic_of[chunk]] + 0.8 * np_rng.normal(size=(len(paper_ids[chunk]), DIM)).astype(np.float32)
+        vectors = centroids[topic_of[chunk]] + 0.8 * np_rng.normal(size=(len(paper_ids[chunk]), DIM)).astype(
+            np.float32
+        )
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         core.store.embeddings.put_many(
             "synthetic@1", [(int(i), "h", v) for i, v in zip(paper_ids[chunk], vectors, strict=True)]
@@ -148,7 +152,11 @@ def populate(core, n_subscriptions: int, seed: int = 11) -> dict:
             for paper_id in {int(rng.choice(recent_ids)) for _ in range(2)}:
                 if paper_id not in liked:
                     vote_rows.append(
-                        {"user_id": user_id, "paper_id": paper_id, "created_at": now - dt.timedelta(hours=rng.uniform(0, 20))}
+                        {
+                            "user_id": user_id,
+                            "paper_id": paper_id,
+                            "created_at": now - dt.timedelta(hours=rng.uniform(0, 20)),
+                        }
                     )
         conn.execute(sa.insert(votes), vote_rows)
         conn.execute(sa.insert(saved_papers), saved_rows)
@@ -182,33 +190,33 @@ def populate(core, n_subscriptions: int, seed: int = 11) -> dict:
         "users": n_users,
         "votes": len(vote_rows),
         "saved": len(saved_rows),
-        "distinct_saved_searches": len({json.dumps(s, sort_keys=True) for r in rows for s in r["saved_searches"]}),
+        "distinct_saved_searches": len(
+            {json.dumps(s, sort_keys=True) for r in rows for s in r["saved_searches"]}
+        ),
         "saved_searches": sum(len(r["saved_searches"]) for r in rows),
     }
 
 
 def build_all(core, now: dt.datetime) -> dict:
     """Compose and render every due digest, as `run_due` does, without sending."""
-    from paperfeed.digest.compose import Composer
     from paperfeed.digest.links import Links
-    from paperfeed.digest.runner import due_subscriptions
+    from paperfeed.digest.runner import due_subscriptions, single_threaded_blas, start_composing
 
     started = time.perf_counter()
     due = due_subscriptions(core, now)
-    composer = Composer(core, Links(core.settings), now=now)
-    users = [s.user_id for s, _ in due if s.include_recommendations and s.user_id is not None]
-    composer.recommender().prefetch_likes(users)
-    setup_s = time.perf_counter() - started
     per_digest, papers, empty = [], 0, 0
-    for subscription, period in due:
-        t0 = time.perf_counter()
-        digest = composer.compose(subscription, period, since=None)
-        if digest.is_empty:
-            empty += 1
-        else:
-            composer.render(digest)
-        per_digest.append((time.perf_counter() - t0) * 1000)
-        papers += digest.paper_count
+    with single_threaded_blas():
+        composer, since = start_composing(core, Links(core.settings), due, now)
+        setup_s = time.perf_counter() - started
+        for subscription, period in due:
+            t0 = time.perf_counter()
+            digest = composer.compose(subscription, period, since=since.get(subscription.id))
+            if digest.is_empty:
+                empty += 1
+            else:
+                composer.render(digest)
+            per_digest.append((time.perf_counter() - t0) * 1000)
+            papers += digest.paper_count
     total_s = time.perf_counter() - started
     per_digest.sort()
     return {
@@ -248,7 +256,11 @@ import time; time.sleep(3600)
         )
         started = time.perf_counter()
         report = run_due(core, now)
-        return {"run_s": round(time.perf_counter() - started, 1), **report.as_dict(), "errors": len(report.errors)}
+        return {
+            "run_s": round(time.perf_counter() - started, 1),
+            **report.as_dict(),
+            "errors": len(report.errors),
+        }
     finally:
         sink.terminate()
 

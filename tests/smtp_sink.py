@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 def free_port() -> int:
@@ -21,12 +22,19 @@ def free_port() -> int:
 
 
 class Mailbox:
-    def __init__(self) -> None:
+    def __init__(self, *, login: tuple[str, str] | None = None) -> None:
+        """`login`: the user name and password the server demands before taking mail."""
         self.messages: list[EmailMessage] = []
         self.refuse: dict[str, str] = {}  # address -> RCPT reply, e.g. "550 5.1.1 No such user"
         self.defer_once: dict[str, str] = {}  # address -> DATA reply, e.g. "451 4.3.0 Try later"
         self.port = free_port()
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.login = login
+        auth = (
+            {"authenticator": self._authenticate, "auth_required": True, "auth_require_tls": False}
+            if login
+            else {}
+        )
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, **auth)
 
     def start(self) -> Mailbox:
         self._controller.start()
@@ -36,6 +44,15 @@ class Mailbox:
         self._controller.stop()
 
     # aiosmtpd handler hooks
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        assert self.login is not None
+        given = (
+            (auth_data.login.decode(), auth_data.password.decode())
+            if isinstance(auth_data, LoginPassword)
+            else None
+        )
+        return AuthResult(success=given == self.login)
 
     async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options) -> str:
         if address in self.refuse:

@@ -112,7 +112,16 @@ def test_a_day_lists_its_papers_and_neighbours(api, site_core):
 def test_a_day_without_papers_is_an_empty_list_with_neighbours(api):
     body = api.get("/api/days/1999-12-31").json()
 
-    assert body == {"day": "1999-12-31", "prev_day": None, "next_day": HOSTILE_DAY.isoformat(), "papers": []}
+    assert body == {
+        "day": "1999-12-31",
+        "prev_day": None,
+        "next_day": HOSTILE_DAY.isoformat(),
+        "total": 0,
+        "page": 1,
+        "per_page": 50,
+        "pages": 1,
+        "papers": [],
+    }
 
 
 @pytest.mark.parametrize("bad_day", ["2024-13-01", "2024-02-30", "yesterday", "2024-1-1x"])

@@ -28,6 +28,7 @@ import pytest
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.ingest.hf_daily import HFDailyTextSource
+from paperfeed.models import PaperRecord, SourceItem
 
 pytestmark = pytest.mark.browser
 
@@ -89,6 +90,20 @@ def _paperfeed(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.C
     return subprocess.run(command, env=env, input=stdin, capture_output=True, text=True, timeout=120)
 
 
+class DemoAsOf(HFDailyTextSource):
+    """A demo page imported as of a past day, papers without a day included, so that today's
+    daily page holds only what the test submits."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, today=DEMO_IMPORTED_ON)
+
+    def items(self) -> Iterator[SourceItem]:
+        for source_item in super().items():
+            if isinstance(source_item.item, PaperRecord) and source_item.item.listed_on is None:
+                source_item.item.listed_on = DEMO_IMPORTED_ON
+            yield source_item
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, arxiv_stub: str) -> Iterator[str]:
     """`paperfeed serve` over a fresh data directory with the demo data and an admin named root."""
@@ -96,8 +111,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, arxiv_stub: str) -> Iterato
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERFEED_")}
     env.update(PAPERFEED_DATA_DIR=str(data_dir), PAPERFEED_ARXIV_API_URL=arxiv_stub)
     core = PaperFeed(Settings(data_dir=data_dir))
-    # Imported as of a past day, so today's page holds only what the test submits.
-    core.import_sources([HFDailyTextSource(path, today=DEMO_IMPORTED_ON) for path in sorted(DEMO_DIR.iterdir())])
+    core.import_sources([DemoAsOf(path) for path in sorted(DEMO_DIR.iterdir())])
     core.close()
     created = _paperfeed(
         "admin", "create-user", "root", "--admin", "--password-stdin", env=env, stdin=ADMIN_PASSWORD

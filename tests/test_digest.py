@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from paperfeed.digest.mailer import Mailer
 from paperfeed.digest.periods import due_period
 from paperfeed.digest.recommend import fit_linear_model
 from paperfeed.digest.runner import LEASE, run_due
+from paperfeed.digest.scheduler import DigestScheduler
 from paperfeed.models import SearchFilters
 from paperfeed.store.subscriptions import SavedSearch, Subscription, SubscriptionSpec
 from smtp_sink import Mailbox, free_port
@@ -538,3 +540,52 @@ def test_ridge_model_separates_liked_from_other_papers() -> None:
     weights, bias = fit_linear_model(liked, others)
 
     assert (liked @ weights + bias).min() > (others @ weights + bias).max()
+
+
+# --- the mail server's settings, and the in-process scheduler -----------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_digests_log_in_to_a_server_that_demands_it(papers_core: PaperFeed, settings: Settings) -> None:
+    guarded = Mailbox(login=("digest", "s3cret")).start()
+    try:
+        anonymous = PaperFeed(settings.model_copy(update={"smtp_port": guarded.port}))
+        logged_in = PaperFeed(
+            settings.model_copy(
+                update={"smtp_port": guarded.port, "smtp_username": "digest", "smtp_password": "s3cret"}
+            )
+        )
+        sub = subscribe(papers_core, "login@example.org")
+
+        refused = run_due(anonymous, NOW)
+        [entry] = papers_core.store.subscriptions.ledger(subscription_id=sub.id)
+        accepted = run_due(logged_in, NOW + runner.retry_delay(1))
+        anonymous.close()
+        logged_in.close()
+    finally:
+        guarded.stop()
+
+    assert refused.retrying == 1  # a setting to fix, not the subscriber's fault: retried
+    assert "530" in entry.last_error  # authentication required
+    assert accepted.sent == 1
+    assert len(guarded.digests_to("login@example.org")) == 1
+
+
+def test_the_scheduler_sends_due_digests_from_a_background_thread(
+    papers_core: PaperFeed, mailbox: Mailbox
+) -> None:
+    subscribe(
+        papers_core, "scheduled@example.org", confirmed_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
+    )
+    scheduler = DigestScheduler(papers_core, interval=0.05).start()
+    try:
+        deadline = time.monotonic() + 20
+        while not mailbox.digests_to("scheduled@example.org") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        runs = scheduler.runs
+        time.sleep(0.3)
+    finally:
+        scheduler.stop()
+
+    assert runs >= 1
+    assert len(mailbox.digests_to("scheduled@example.org")) == 1  # later runs found it sent

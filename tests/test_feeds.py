@@ -147,3 +147,19 @@ def test_recommendation_feed_is_private_to_its_token(core: PaperFeed, client: Te
 
 def test_an_unknown_feed_format_is_not_found(client: TestClient) -> None:
     assert client.get("/feeds/daily.json").status_code in (404, 422)
+
+
+def test_day_and_search_pages_advertise_their_feeds(client: TestClient) -> None:
+    day = client.get("/").text
+    search = client.get("/search", params={"q": "diffusion", "category": "cs.CV"}).text
+
+    assert (
+        '<link rel="alternate" type="application/atom+xml" title="paperfeed daily papers" href="/feeds/daily.atom">'
+        in day
+    )
+    href = (
+        search.split('title="This search on paperfeed" href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    )
+    assert href.startswith("/feeds/search.atom?")
+    feed = read(client, href, "application/atom+xml")
+    assert [e.title for e in feed.entries] == ["Diffusion for Images"]

@@ -26,7 +26,7 @@ from paperfeed.web.security import CSRF_REFUSED
 HOSTILE_TITLE = 'Hostile <script>alert("title")</script> Transformers'
 HOSTILE_ABSTRACT = '<img src=x onerror=alert("abstract")>'
 HOSTILE_AUTHOR = 'Mallory <svg onload=alert("author")>'
-HOSTILE_NAME = '<img src=x onerror=alert("name")>'
+HOSTILE_NAME = '<svg onload=alert("name")>'  # within the 32 characters a name column holds
 HOSTILE_COMMENT = (
     '<script>alert("comment")</script> <img src=x onerror=alert(2)> [click](javascript:alert(3))'
 )

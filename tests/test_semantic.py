@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from paperfeed import core as core_module
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.errors import InvalidInput
@@ -466,9 +467,14 @@ FILTERS = {
 }
 
 
+@pytest.mark.parametrize("strategy", ["score each allowed paper", "filter nearest neighbours"])
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", list(FILTERS))
-def test_every_mode_honours_every_filter(small_core: PaperFeed, mode: str, name: str) -> None:
+def test_every_mode_honours_every_filter(
+    small_core: PaperFeed, mode: str, name: str, strategy: str, monkeypatch
+) -> None:
+    # Narrow filters are served one way, broad ones the other: force each way in turn.
+    monkeypatch.setattr(core_module, "FILTERED_EXACT_LIMIT", 10_000 if strategy.startswith("score") else 0)
     filters, allowed = FILTERS[name]
     expected = {p.id for p in small_core.store.papers.get_many(list(range(1, 40))) if allowed(p)}
 

@@ -41,16 +41,10 @@ def _wait_for_answer(server: subprocess.Popen, url: str, timeout: float = 60) ->
 def test_serve_with_workers_answers_from_several_processes(core, settings):
     add_papers(core, paper("Many Hands Make Light Work", listed_on=None))
     port = _free_port()
-    command = [
-        str(Path(sys.executable).with_name("paperfeed")),
-        "serve",
-        "--port",
-        str(port),
-        "--workers",
-        "2",
-    ]
-    # The settings fixture points the environment at this test's instance.
-    server = subprocess.Popen(command, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    command = [str(Path(sys.executable).with_name("paperfeed")), "serve", "--workers", str(WORKERS)]
+    # The settings fixture points the environment at this test's instance; the port comes from there too.
+    env = {**os.environ, "PAPERFEED_PORT": str(port)}
+    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         response = _wait_for_answer(server, f"http://127.0.0.1:{port}/")
         assert response.status_code == 200

@@ -62,11 +62,24 @@ def test_home_shows_the_latest_day_with_its_papers_and_links_to_the_previous_day
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert f"{latest.day:%A, %B} {latest.day.day}, {latest.day.year}" in page.text
-    assert f"{len(latest.papers)} papers" in page.text
+    assert f"{latest.total} papers" in page.text
     links = card_links(page.text)
     assert links == [f"/papers/{p.url_id}" for p in latest.papers]
     assert f'href="/day/{latest.prev_day.isoformat()}"' in page.text
-    assert 'rel="next"' not in page.text  # nothing is newer
+    assert 'rel="next" href="/day/' not in page.text  # no newer day
+
+
+def test_a_long_day_is_listed_page_by_page_without_gaps_or_repeats(client, demo_core):
+    latest = demo_core.day()
+    assert latest.total > latest.per_page  # the demo's import day holds more than one page
+    seen: list[str] = []
+    for number in range(1, latest.pages + 1):
+        page = client.get(f"/?page={number}")
+        assert page.status_code == 200
+        seen.extend(card_links(page.text))
+    assert len(seen) == len(set(seen)) == latest.total
+    assert client.get("/?page=abc").status_code == 200
+    assert client.get("/?page=99999").status_code == 200
 
 
 def test_a_day_page_lists_that_days_papers_and_links_both_ways(web, site_core):
@@ -364,7 +377,7 @@ def test_paperfeed_serve_answers_over_http(demo_core, settings):
                     pytest.fail(f"paperfeed serve did not answer:\n{output}")
                 time.sleep(0.1)
         assert response.status_code == 200
-        assert f"{len(demo_core.day().papers)} papers" in response.text
+        assert f"{demo_core.day().total} papers" in response.text
         assert response.headers["x-frame-options"] == "DENY"
     finally:
         server.terminate()

@@ -212,10 +212,27 @@ class ResultPage:
 
 @dataclass(slots=True)
 class DayPage:
+    """One day's papers, most upvoted first (then in the order they arrived), a page at a time."""
+
     day: dt.date
     papers: list[Paper]
     prev_day: dt.date | None
     next_day: dt.date | None
+    total: int = 0
+    page: int = 1
+    per_page: int = 50
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
 
 
 @dataclass(slots=True)

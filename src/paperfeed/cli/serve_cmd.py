@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 
 
 def serve_command(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default: PAPERFEED_HOST, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default: PAPERFEED_PORT, 8000).")] = None,
     database_url: Annotated[str | None, typer.Option(help="Database URL.")] = None,
     with_scheduler: Annotated[
         bool, typer.Option(help="Also send due e-mail digests from this process (also: PAPERFEED_DIGEST_SCHEDULER=1).")
@@ -33,6 +33,8 @@ def serve_command(
     from paperfeed.web.app import create_app
 
     core = open_core(database_url)
+    host = host or core.settings.host
+    port = port or core.settings.port
     core.ensure_indexes()
     console.print(f"paperfeed on [bold]http://{host}:{port}/[/] ({core.store.safe_url})")
     scheduler = None

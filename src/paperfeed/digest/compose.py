@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlencode
 
 import jinja2
+from markupsafe import Markup
 
 from paperfeed.digest.links import Links
 from paperfeed.digest.periods import Period
@@ -36,6 +37,7 @@ NEW_PAPER_SLACK = dt.timedelta(days=4)
 SEARCH_ITEMS = 10
 RECOMMENDED_ITEMS = 10
 _SEARCH_FETCH = 30  # fetched per saved search, before dropping papers already mailed
+_MAX_CACHED_BLOCKS = 200_000
 
 
 @dataclass(slots=True)
@@ -112,6 +114,8 @@ class Composer:
         self._recommender = recommender
         self._trending: dict[tuple[str, int], list[RankedPaper]] = {}
         self._searches: dict[tuple, ResultPage | PaperfeedError] = {}
+        # A paper rendered once per run: trending and popular searches repeat across digests.
+        self._blocks: dict[tuple[int, str | None, str], str] = {}
 
     # --- sections -----------------------------------------------------------------------------
 
@@ -198,9 +202,20 @@ class Composer:
         }
         return f"{self.links.base_url}/search?{urlencode({k: v for k, v in params.items() if v})}"
 
+    def item_block(self, item: RankedPaper, fmt: str) -> str:
+        key = (item.paper.id, item.reason, fmt)
+        block = self._blocks.get(key)
+        if block is None:
+            rendered = render_template(f"_item.{fmt}", item=item, links=self.links)
+            block = Markup(rendered) if fmt == "html" else rendered.rstrip("\n")
+            if len(self._blocks) < _MAX_CACHED_BLOCKS:
+                self._blocks[key] = block
+        return block
+
     def render(self, digest: Digest) -> RenderedDigest:
         sub = digest.subscription
         context = {
+            "item_block": self.item_block,
             "digest": digest,
             "sections": [s for s in digest.sections if s.items or s.note],
             "links": self.links,

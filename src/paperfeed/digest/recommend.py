@@ -3,9 +3,10 @@
 As arxiv-sanity-lite does with tf-idf vectors and an SVM, each user gets a linear classifier
 trained on the papers they liked (upvoted or saved) against a random sample of other papers;
 candidate papers are ranked by its score. The model here is class-balanced ridge regression
-solved in closed form (a few hundred training rows, so the n-by-n dual system is tiny): it
-ranks like a linear SVM at a fraction of the cost, which matters when a run serves thousands
-of users. Each recommendation says why: the liked paper it is most similar to.
+solved in closed form: it ranks much like a linear SVM, and since the random negatives are
+shared by all users of a run, their part of the solution is computed once and each user costs
+only a small solve over their liked papers (see `NegativePrior`), which matters when a run
+serves thousands of users. Each recommendation says why: the liked paper it is most similar to.
 """
 
 from __future__ import annotations
@@ -28,8 +29,7 @@ LikesLookup = Callable[[Sequence[int]], dict[int, list[int]]]
 
 RANKING = "recommended"
 MAX_LIKED = 200  # the most recent likes are what a user cares about now
-NEGATIVES = 400  # random papers standing for "not liked", per user
-NEGATIVE_POOL = 5_000  # drawn once per Recommender, sampled per user
+NEGATIVES = 5_000  # random papers standing for "not liked", drawn once per Recommender
 MAX_CANDIDATES = 20_000  # the newest papers of the window
 FEED_WINDOW = dt.timedelta(days=30)  # recommendations without a window: the latest month
 RIDGE = 1.0
@@ -49,28 +49,51 @@ def _unit_rows(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.maximum(norms, 1e-12)
 
 
+def _augmented(rows: np.ndarray) -> np.ndarray:
+    """Rows with a constant 1 appended, so the bias is one more weight."""
+    rows = np.asarray(rows, dtype=np.float64)
+    return np.hstack([rows, np.ones((rows.shape[0], 1))])
+
+
+class NegativePrior:
+    """The part of every user's ridge system that the shared negatives make, solved once.
+
+    The model minimises sum_neg (x.w + 1)^2 + (n/p) sum_pos (x.w - 1)^2 + ridge |w|^2: targets
+    -1 for the negatives and +1 for the p liked papers, weighted so both classes count alike.
+    Its normal equations are (M + U U^T) w = b, where M (the negatives' Gram matrix plus the
+    ridge) is the same for every user and U has one column per liked paper. With M's inverse
+    kept, each user costs a p-by-p solve (Woodbury identity), not a solve in the full dimension."""
+
+    def __init__(self, negatives: np.ndarray, ridge: float = RIDGE) -> None:
+        x = _augmented(negatives)
+        self.count = len(x)
+        self.inverse = np.linalg.inv(x.T @ x + ridge * np.eye(x.shape[1]))
+        self.inverse_rhs = self.inverse @ -x.sum(axis=0)
+
+    def fit(self, positives: np.ndarray) -> tuple[np.ndarray, float]:
+        """Weights and bias of the user's model."""
+        x = _augmented(positives)
+        weight = self.count / len(x)
+        u = x.T * np.sqrt(weight)
+        inverse_u = self.inverse @ u
+        inverse_b = self.inverse_rhs + self.inverse @ (weight * x.sum(axis=0))
+        inner = np.eye(len(x)) + u.T @ inverse_u
+        w = inverse_b - inverse_u @ np.linalg.solve(inner, u.T @ inverse_b)
+        return w[:-1].astype(np.float32), float(w[-1])
+
+
 def fit_linear_model(
     positives: np.ndarray, negatives: np.ndarray, ridge: float = RIDGE
 ) -> tuple[np.ndarray, float]:
-    """Weights and bias of a class-balanced ridge classifier (targets +1 liked, -1 not).
-
-    Solved in the dual, (K + ridge * C^-1) a = y with K the Gram matrix of the training rows
-    augmented with a constant feature, so the cost grows with the rows, not the dimension."""
-    x = np.vstack([positives, negatives]).astype(np.float64)
-    x = np.hstack([x, np.ones((x.shape[0], 1))])  # the bias as a constant feature
-    p, n = len(positives), len(negatives)
-    y = np.concatenate([np.ones(p), -np.ones(n)])
-    # Each class weighs as much as the other, however few likes there are.
-    weights = np.concatenate([np.full(p, (p + n) / (2 * p)), np.full(n, (p + n) / (2 * n))])
-    gram = x @ x.T
-    gram[np.diag_indices_from(gram)] += ridge / weights
-    alpha = np.linalg.solve(gram, y)
-    w = x.T @ alpha
-    return w[:-1].astype(np.float32), float(w[-1])
+    """Weights and bias of a class-balanced ridge classifier: liked (+1) against negatives (-1)."""
+    return NegativePrior(negatives, ridge).fit(positives)
 
 
 class Recommender:
-    """Recommendations for many users; one instance serves a run and caches what users share."""
+    """Recommendations for many users; one instance serves a run and caches what users share.
+
+    A digest run calls `prefetch` with all its users first, so that what they need comes from
+    the store in a few large reads instead of several small ones per user."""
 
     def __init__(
         self,
@@ -78,7 +101,6 @@ class Recommender:
         *,
         vectors: VectorLookup | None = None,
         likes: LikesLookup | None = None,
-        seed: int = 0,
     ) -> None:
         from paperfeed.digest import sources
 
@@ -88,25 +110,44 @@ class Recommender:
             vectors = lambda ids: sources.paper_vectors(core, ids, model)  # noqa: E731
         self._vectors = vectors
         self._likes = likes or (lambda user_ids: sources.liked_paper_ids(core, user_ids))
-        self._rng = np.random.default_rng(seed)
         self._candidates: dict[dt.date, _Candidates] = {}
-        self._negative_pool: np.ndarray | None = None
+        self._prior: NegativePrior | None = None
         self._liked: dict[int, list[int]] = {}
-        self._liked_vectors: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._vector_of: dict[int, np.ndarray] = {}  # liked papers' unit vectors
+        self._titles: dict[int, str] = {}  # liked papers' titles, for the reasons
         self._papers: dict[int, Paper] = {}
+        self._load_candidate_papers = False
 
     # --- what the model is trained and applied on -------------------------------------------------
 
     def prefetch_likes(self, user_ids: Sequence[int]) -> None:
-        """Load many users' likes in one go (a digest run knows all its users up front)."""
+        """Load many users' likes in one go."""
         missing = [u for u in dict.fromkeys(user_ids) if u not in self._liked]
         if missing:
             self._liked.update(self._likes(missing))
+
+    def prefetch(self, user_ids: Sequence[int]) -> None:
+        """Load what these users' recommendations need: likes, the liked papers' vectors and
+        titles, and (on first use of a window) every candidate paper."""
+        self.prefetch_likes(user_ids)
+        liked = {paper_id for user_id in user_ids for paper_id in self._liked_of(user_id)}
+        self._load_liked(sorted(liked))
+        self._load_candidate_papers = True
 
     def _liked_of(self, user_id: int) -> list[int]:
         if user_id not in self._liked:
             self._liked.update(self._likes([user_id]))
         return self._liked.get(user_id, [])[:MAX_LIKED]
+
+    def _load_liked(self, paper_ids: Sequence[int]) -> None:
+        missing = [i for i in paper_ids if i not in self._vector_of]
+        if missing:
+            ids, vectors = self._vectors(missing)
+            if len(ids):
+                self._vector_of.update(zip((int(i) for i in ids), _unit_rows(vectors), strict=True))
+        untitled = [i for i in paper_ids if i not in self._titles]
+        if untitled:
+            self._titles.update(self.core.store.subscriptions.paper_titles(untitled))
 
     def _candidate_set(self, since: dt.date) -> _Candidates:
         if since not in self._candidates:
@@ -118,19 +159,24 @@ class Recommender:
                 first_seen=np.array([first_seen[int(i)].timestamp() for i in ids], dtype=np.float64),
                 vectors=_unit_rows(vectors) if len(ids) else np.zeros((0, 0), dtype=np.float32),
             )
+            if self._load_candidate_papers:
+                self._paper_map([int(i) for i in ids])
         return self._candidates[since]
 
-    def _negatives(self) -> np.ndarray:
-        if self._negative_pool is None:
-            ids = self.core.store.subscriptions.random_paper_ids(NEGATIVE_POOL)
+    def _negatives(self) -> NegativePrior | None:
+        """Random papers standing for "not liked", shared by every user of this run."""
+        if self._prior is None:
+            ids = self.core.store.subscriptions.random_paper_ids(NEGATIVES)
             _, vectors = self._vectors(ids)
-            self._negative_pool = _unit_rows(vectors) if len(vectors) else np.zeros((0, 0), dtype=np.float32)
-        return self._negative_pool
+            if not len(vectors):
+                return None
+            self._prior = NegativePrior(_unit_rows(vectors))
+        return self._prior
 
     def _paper_map(self, ids: Sequence[int]) -> dict[int, Paper]:
         missing = [i for i in ids if i not in self._papers]
-        if missing:
-            for paper in self.core.store.papers.get_many(missing):
+        for start in range(0, len(missing), 5_000):
+            for paper in self.core.store.papers.get_many(missing[start : start + 5_000]):
                 self._papers[paper.id] = paper
         return {i: self._papers[i] for i in ids if i in self._papers}
 
@@ -162,16 +208,15 @@ class Recommender:
 
         liked = self._liked_of(user_id)
         candidates = self._candidate_set(since or self._default_since())
-        negatives = self._negatives()
-        if not liked or not len(candidates.ids) or not len(negatives):
+        prior = self._negatives() if liked and len(candidates.ids) else None
+        if prior is None:
             return answer([], 0)
-        liked_ids, liked_vectors = self._vectors(liked)
-        if not len(liked_ids):
+        self._load_liked(liked)
+        liked_ids = [paper_id for paper_id in liked if paper_id in self._vector_of]
+        if not liked_ids:
             return answer([], 0)
-        liked_vectors = _unit_rows(liked_vectors)
-        count = min(NEGATIVES, len(negatives))
-        sample = negatives[self._rng.choice(len(negatives), size=count, replace=False)]
-        w, b = fit_linear_model(liked_vectors, sample)
+        liked_vectors = np.vstack([self._vector_of[paper_id] for paper_id in liked_ids])
+        w, b = prior.fit(liked_vectors)
 
         scores = candidates.vectors @ w + b
         eligible = ~np.isin(candidates.ids, np.asarray(liked_ids, dtype=np.int64))
@@ -188,16 +233,15 @@ class Recommender:
 
         # Why: the liked paper closest to each recommendation.
         nearest = np.argmax(candidates.vectors[top] @ liked_vectors.T, axis=1)
-        top_ids = [int(candidates.ids[i]) for i in top]
-        reason_ids = [int(liked_ids[j]) for j in nearest]
-        papers = self._paper_map([*top_ids, *reason_ids])
+        papers = self._paper_map([int(candidates.ids[i]) for i in top])
         items = []
-        for i, paper_id, reason_id in zip(top, top_ids, reason_ids, strict=True):
-            if paper_id not in papers:
+        for i, j in zip(top, nearest, strict=True):
+            paper = papers.get(int(candidates.ids[i]))
+            if paper is None:
                 continue
-            liked_paper = papers.get(reason_id)
-            reason = f"because you liked “{_short(liked_paper.title)}”" if liked_paper else None
-            items.append(RankedPaper(paper=papers[paper_id], score=float(scores[i]), reason=reason))
+            title = self._titles.get(liked_ids[j])
+            reason = f"because you liked “{_short(title)}”" if title else None
+            items.append(RankedPaper(paper=paper, score=float(scores[i]), reason=reason))
         return answer(items, total)
 
 

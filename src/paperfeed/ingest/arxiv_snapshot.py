@@ -148,6 +148,7 @@ def _parse_line(line: str) -> PaperRecord:
 
 class ArxivSnapshotSource:
     fmt = FMT
+    parse_in_subprocess = True  # multi-GB files: parse on the second core (see pipeline)
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)

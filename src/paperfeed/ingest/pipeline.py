@@ -8,18 +8,73 @@ idempotent, re-importing finished content adds nothing.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import queue
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import sqlalchemy as sa
 
 from paperfeed.errors import ImportFailed
 from paperfeed.ingest.base import Source
-from paperfeed.models import ImportReport, PaperRecord, Rejected, Rejection
+from paperfeed.models import ImportReport, PaperRecord, Rejected, Rejection, SourceItem
 from paperfeed.store import Store
 
 DEFAULT_BATCH = 2_000
 ProgressCallback = Callable[[int], None]  # called with the number of records just processed
+# Parsing in a second process pays off only for big files: starting it costs about a second.
+READ_AHEAD_MIN_BYTES = 32 << 20
+_CHUNK = 1_000
+
+
+def _parse_into(source: Source, skip_through: int, chunks: multiprocessing.Queue) -> None:
+    """Child process: parse the source and hand over items in chunks; None marks the end."""
+    try:
+        chunk: list[SourceItem] = []
+        for item in source.items():
+            if item.record_no > skip_through:
+                chunk.append(item)
+                if len(chunk) >= _CHUNK:
+                    chunks.put(chunk)
+                    chunk = []
+        chunks.put(chunk)
+        chunks.put(None)
+    except BaseException as exc:
+        chunks.put(f"{type(exc).__name__}: {exc}")
+
+
+def _read_ahead(source: Source, skip_through: int) -> Iterator[SourceItem]:
+    """Items parsed in a second process while this one merges and commits: parsing and the
+    database then use both cores. Falls back to parsing inline for small or unpicklable sources."""
+    path = getattr(source, "path", None)
+    big = path is not None and os.path.isfile(path) and os.path.getsize(path) >= READ_AHEAD_MIN_BYTES
+    if not (getattr(source, "parse_in_subprocess", False) and big and (os.cpu_count() or 1) > 1):
+        yield from source.items()
+        return
+    # fork, not spawn: spawn re-imports the caller's main module, which breaks scripts without a
+    # __main__ guard. The child only reads and parses; it touches no lock, database or index.
+    context = multiprocessing.get_context("fork")
+    chunks: multiprocessing.Queue = context.Queue(maxsize=8)
+    worker = context.Process(target=_parse_into, args=(source, skip_through, chunks), daemon=True)
+    worker.start()
+    try:
+        while True:
+            try:
+                chunk = chunks.get(timeout=5)
+            except queue.Empty:
+                if not worker.is_alive():
+                    raise ImportFailed(f"the parser of {source.location} stopped unexpectedly") from None
+                continue
+            if chunk is None:
+                return
+            if isinstance(chunk, str):
+                raise ImportFailed(f"reading {source.location} failed: {chunk}")
+            yield from chunk
+    finally:
+        if worker.is_alive():
+            worker.terminate()
+        worker.join(timeout=5)
 
 
 def run_import(
@@ -64,7 +119,7 @@ def run_import(
         rejections.clear()
 
     try:
-        for source_item in source.items():
+        for source_item in _read_ahead(source, run.records_done):
             if source_item.record_no <= run.records_done:
                 continue  # committed by the interrupted run we are resuming
             last_no = source_item.record_no

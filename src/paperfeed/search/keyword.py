@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import sqlalchemy as sa
 import tantivy
 
 from paperfeed.models import Paper, SearchFilters
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 FIELD_BOOSTS = {"title": 3.0, "abstract": 1.0, "authors": 1.5}
 STATE_FILE = "paperfeed-state.json"
+INDEXED_COLUMNS = ("title", "abstract", "authors", "categories", "published", "listed_on", "has_code")
 # Re-read rows changed shortly before the last sync: a transaction that started earlier may
 # have committed after it. Re-indexing a paper is idempotent, so overlap costs little.
 SYNC_OVERLAP = dt.timedelta(minutes=2)
@@ -109,7 +111,10 @@ class KeywordIndex:
             sync_started = _utcnow()
             count = 0
             try:
-                for chunk in store.papers.changed_since(since - SYNC_OVERLAP if since else None):
+                changed = store.papers.changed_since(
+                    since - SYNC_OVERLAP if since else None, columns=INDEXED_COLUMNS
+                )
+                for chunk in changed:
                     for paper in chunk:
                         if since is not None:
                             writer.delete_documents_by_term("id", paper.id)
@@ -136,7 +141,7 @@ class KeywordIndex:
             self._index = None
         return self.sync(store, progress=progress)
 
-    def _document(self, paper: Paper) -> tantivy.Document:
+    def _document(self, paper: Paper | sa.Row) -> tantivy.Document:
         return tantivy.Document(
             id=paper.id,
             title=paper.title,

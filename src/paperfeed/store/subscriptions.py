@@ -350,7 +350,13 @@ class SubscriptionStorage:
     # --- the send ledger ----------------------------------------------------------------------
 
     def claim(
-        self, subscription_id: int, period_key: str, now: dt.datetime, lease: dt.timedelta
+        self,
+        subscription_id: int,
+        period_key: str,
+        now: dt.datetime,
+        lease: dt.timedelta,
+        *,
+        message_id: str | None = None,
     ) -> LedgerEntry | None:
         """Take the right to send this period's digest, or None if it is not ours to send.
 
@@ -382,7 +388,13 @@ class SubscriptionStorage:
                     digest_ledger.c.next_attempt_at <= now,
                     sa.or_(digest_ledger.c.lease_until.is_(None), digest_ledger.c.lease_until <= now),
                 )
-                .values(attempts=digest_ledger.c.attempts + 1, claim_token=token, lease_until=now + lease)
+                .values(
+                    attempts=digest_ledger.c.attempts + 1,
+                    claim_token=token,
+                    lease_until=now + lease,
+                    # Kept from the first attempt: every attempt of a digest has the same Message-ID.
+                    message_id=sa.func.coalesce(digest_ledger.c.message_id, message_id),
+                )
             ).rowcount
             if taken != 1:
                 return None
@@ -398,15 +410,6 @@ class SubscriptionStorage:
                 .values(claim_token=None, lease_until=None, **values)
             ).rowcount
         return done == 1
-
-    def set_message_id(self, entry: LedgerEntry, message_id: str) -> None:
-        """Recorded before sending, so every attempt of one digest carries the same Message-ID."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.update(digest_ledger)
-                .where(digest_ledger.c.id == entry.id, digest_ledger.c.message_id.is_(None))
-                .values(message_id=message_id)
-            )
 
     def mark_sent(self, entry: LedgerEntry, *, now: dt.datetime, papers: int) -> bool:
         return self._finish(entry, status="sent", sent_at=now, papers=papers, last_error=None)
@@ -514,9 +517,24 @@ class SubscriptionStorage:
         """(model, vectors, last written) of every embedding model with stored vectors."""
         from paperfeed.store.schema import paper_embeddings as table
 
-        query = sa.select(table.c.model, sa.func.count(), sa.func.max(table.c.updated_at)).group_by(table.c.model)
+        query = sa.select(table.c.model, sa.func.count(), sa.func.max(table.c.updated_at)).group_by(
+            table.c.model
+        )
         with self.engine.connect() as conn:
             return [(model, count, last) for model, count, last in conn.execute(query)]
+
+    def paper_titles(self, paper_ids: Sequence[int]) -> dict[int, str]:
+        from paperfeed.store.schema import papers
+
+        titles: dict[int, str] = {}
+        ids = list(paper_ids)
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 5_000):
+                query = sa.select(papers.c.id, papers.c.title).where(
+                    papers.c.id.in_(ids[start : start + 5_000])
+                )
+                titles.update({paper_id: title for paper_id, title in conn.execute(query)})
+        return titles
 
     def random_paper_ids(self, count: int) -> list[int]:
         from paperfeed.store.schema import papers

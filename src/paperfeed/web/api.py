@@ -29,16 +29,20 @@ def get_paper(paper_id: str, core: CoreDep) -> PaperOut:
     return PaperOut.model_validate(core.paper(paper_id))
 
 
+DayPageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page of the day's list, from 1.")]
+DayPerPage = Annotated[int, Query(ge=1, le=MAX_PER_PAGE, description="Papers per page.")]
+
+
 @router.get("/days/latest", tags=["days"])
-def get_latest_day(core: CoreDep) -> DayOut:
-    """The papers of the latest day with papers."""
-    return DayOut.model_validate(core.day())
+def get_latest_day(core: CoreDep, page: DayPageNumber = 1, per_page: DayPerPage = 50) -> DayOut:
+    """The papers of the latest day with papers, most upvoted first."""
+    return DayOut.model_validate(core.day(page=page, per_page=per_page))
 
 
 @router.get("/days/{day}", tags=["days"])
-def get_day(day: dt.date, core: CoreDep) -> DayOut:
-    """The papers listed on a day (YYYY-MM-DD); a day without papers is an empty list."""
-    return DayOut.model_validate(core.day(day))
+def get_day(day: dt.date, core: CoreDep, page: DayPageNumber = 1, per_page: DayPerPage = 50) -> DayOut:
+    """The papers listed on a day (YYYY-MM-DD), most upvoted first; a day without papers is an empty list."""
+    return DayOut.model_validate(core.day(day, page=page, per_page=per_page))
 
 
 @router.get("/search", tags=["search"])

@@ -62,7 +62,11 @@ class DayOut(_FromDomain):
     day: dt.date
     prev_day: dt.date | None = Field(description="The closest earlier day with papers.")
     next_day: dt.date | None = Field(description="The closest later day with papers.")
-    papers: list[PaperOut]
+    total: int = Field(description="How many papers the day lists in all.")
+    page: int
+    per_page: int
+    pages: int
+    papers: list[PaperOut] = Field(description="This page of the day's papers, most upvoted first.")
 
 
 class StatsOut(_FromDomain):

@@ -9,7 +9,8 @@ of its session, as the `csrf_token` form field or the `X-CSRF-Token` header (htm
 header, set once on <body>; API clients send it too). The token is an HMAC, under the instance
 secret, of the session token when logged in and of the browser cookie otherwise, so it is
 per-session, changes at log-in and log-out, and cannot be computed by another site. Requests
-without a valid token are refused with 403 before any handler runs.
+without a valid token are refused with 403 before any handler runs. The only exceptions are the
+paths in CSRF_EXEMPT_PATHS, which a signed token in the request itself authorises.
 """
 
 from __future__ import annotations

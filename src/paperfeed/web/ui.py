@@ -99,19 +99,38 @@ def parse_day(text: str) -> dt.date:
     raise NotFound(f"there is no day {text[:40]!r}; days look like 2024-01-31")
 
 
-def _render_day(request: Request, templates: Jinja2Templates, page: DayPage, *, latest: bool) -> HTMLResponse:
-    return templates.TemplateResponse(request, "day.html", {"page": page, "latest": latest, "nav": "daily"})
+def _day_page_number(request: Request) -> int:
+    """?page=N of a day listing; anything unusable is page 1 (a day page never errors on it)."""
+    text = request.query_params.get("page", "")
+    return min(int(text), MAX_PAGE) if text.isdigit() and int(text) >= 1 else 1
+
+
+def _render_day(
+    request: Request, templates: Jinja2Templates, page: DayPage, *, latest: bool, base_url: str
+) -> HTMLResponse:
+    context = {
+        "page": page,
+        "latest": latest,
+        "nav": "daily",
+        "prev_url": f"{base_url}?page={page.page - 1}" if page.has_prev else None,
+        "next_url": f"{base_url}?page={page.page + 1}" if page.has_next else None,
+        "first_rank": (page.page - 1) * page.per_page + 1,
+    }
+    return templates.TemplateResponse(request, "day.html", context)
 
 
 @router.get("/")
 def home(request: Request, core: CoreDep, templates: TemplatesDep) -> HTMLResponse:
-    return _render_day(request, templates, core.day(), latest=True)
+    return _render_day(
+        request, templates, core.day(page=_day_page_number(request)), latest=True, base_url="/"
+    )
 
 
 @router.get("/day/{day}")
 def day_page(day: str, request: Request, core: CoreDep, templates: TemplatesDep) -> HTMLResponse:
-    page = core.day(parse_day(day))
-    return _render_day(request, templates, page, latest=page.next_day is None and bool(page.papers))
+    page = core.day(parse_day(day), page=_day_page_number(request))
+    latest = page.next_day is None and bool(page.total)
+    return _render_day(request, templates, page, latest=latest, base_url=f"/day/{page.day.isoformat()}")
 
 
 # --- search ---------------------------------------------------------------------------------
