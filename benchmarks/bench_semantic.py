@@ -7,7 +7,7 @@ semantic and hybrid search latency (p50/p95) and peak memory at 100k and 1M pape
 Embedding is measured on the 707 demo papers (title + abstract) with each embedder, and the
 dev set (eval/dev_queries.jsonl) is scored with the vectors it made. For the large stores the
 papers are synthetic (titles and abstracts of words drawn from the demo abstracts) and so are
-their vectors (unit vectors around 2,000 random topic centres): making 1M real embeddings would
+their vectors (unit vectors around 2,000 topic centres in a 48-dimensional subspace): making 1M real embeddings would
 take hours, and search cost depends on the number and size of vectors, not their origin. Query
 vectors are real (the dev queries through the default embedder). Search is timed through
 `PaperFeed.search` end to end (query embedding, index, filters, database, snippets), in a fresh
@@ -39,6 +39,7 @@ EMBEDDERS = ["minilm", "minilm-onnx", "minilm-int8", "minilm-static"]
 CHUNK = 100_000
 DIM = 384
 TOPICS = 2_000
+LATENT = 48
 
 
 def machine() -> str:
@@ -114,9 +115,30 @@ def _demo_sources():
 
 
 def synthetic_vectors(start: int, count: int, centres: np.ndarray) -> np.ndarray:
+    """Unit vectors around topic centres in a LATENT-dimensional subspace, plus a little noise in
+    all dimensions: like sentence embeddings, whose variance sits in far fewer dimensions than
+    they have (isotropic noise in all 384 would make neighbours arbitrary and HNSW look bad)."""
     rng = np.random.default_rng(start)
-    vectors = centres[rng.integers(0, len(centres), count)] + rng.normal(scale=0.08, size=(count, DIM))
+    latent = centres[rng.integers(0, len(centres), count)]
+    latent = latent + rng.normal(scale=1.5 / np.sqrt(LATENT), size=(count, LATENT))
+    vectors = latent @ _projection().T + rng.normal(scale=0.01, size=(count, DIM))
     return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _projection() -> np.ndarray:
+    return np.linalg.qr(np.random.default_rng(0).normal(size=(DIM, LATENT)))[0]
+
+
+def build_vectors(core, size: int) -> None:
+    started = time.perf_counter()
+    centres = _centres()
+    ids = _paper_ids(core, size)
+    chunks = (
+        (ids[s : s + CHUNK], synthetic_vectors(s, min(CHUNK, size - s), centres))
+        for s in range(0, size, CHUNK)
+    )
+    core.vectors.build(chunks, model=core.embedder.key)
+    print(f"  vector index (HNSW) in {time.perf_counter() - started:.0f} s", flush=True)
 
 
 def build_store(size: int, data_dir: Path, models_dir: Path, embedder: str) -> None:
@@ -157,20 +179,12 @@ def build_store(size: int, data_dir: Path, models_dir: Path, embedder: str) -> N
     started = time.perf_counter()
     core.keyword.sync(core.store)
     print(f"  keyword index in {time.perf_counter() - started:.0f} s", flush=True)
-    started = time.perf_counter()
-    centres = _centres()
-    ids = _paper_ids(core, size)
-    chunks = (
-        (ids[s : s + CHUNK], synthetic_vectors(s, min(CHUNK, size - s), centres))
-        for s in range(0, size, CHUNK)
-    )
-    core.vectors.build(chunks, model=core.embedder.key)
-    print(f"  vector index (HNSW) in {time.perf_counter() - started:.0f} s", flush=True)
+    build_vectors(core, size)
     core.close()
 
 
 def _centres() -> np.ndarray:
-    centres = np.random.default_rng(0).normal(size=(TOPICS, DIM))
+    centres = np.random.default_rng(0).normal(size=(TOPICS, LATENT))
     return centres / np.linalg.norm(centres, axis=1, keepdims=True)
 
 
@@ -194,7 +208,7 @@ def _demo_abstracts():
 
 def recall_at_10(data_dir: Path, size: int, models_dir: Path, embedder: str, queries: np.ndarray) -> float:
     """Recall@10 of the HNSW index against exact search over the same synthetic vectors."""
-    from paperfeed.core import PaperFeed
+    from paperfeed.core import HYBRID_DEPTH, PaperFeed
 
     core = PaperFeed(settings(data_dir, embedder, models_dir))
     ids = _paper_ids(core, size)
@@ -213,10 +227,19 @@ def recall_at_10(data_dir: Path, size: int, models_dir: Path, embedder: str, que
         best_ids = np.take_along_axis(merged_ids, top, axis=1)
     hits = 0
     for query, exact in zip(queries, best_ids, strict=True):
-        found, _ = core.vectors.search(query, 10)
-        hits += len(set(found) & set(exact.tolist()))
+        found, _ = core.vectors.search(query, HYBRID_DEPTH)  # as deep as hybrid search asks
+        hits += len(set(found[:10]) & set(exact.tolist()))
     core.close()
     return hits / (10 * len(queries))
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set. Not getrusage's ru_maxrss: that keeps the high-water
+    mark of the parent it was forked from (here, the process that built the indexes)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def serve_queries(data_dir: str, models_dir: str, embedder: str, rounds: int) -> None:
@@ -230,6 +253,7 @@ def serve_queries(data_dir: str, models_dir: str, embedder: str, rounds: int) ->
     filtered = SearchFilters(category="cs.CL", date_from=dt.date(2020, 1, 1))
     results = {}
     for label, mode, filters in (
+        ("keyword", "keyword", SearchFilters()),
         ("semantic", "semantic", SearchFilters()),
         ("hybrid", "hybrid", SearchFilters()),
         ("hybrid, filtered", "hybrid", filtered),
@@ -242,11 +266,13 @@ def serve_queries(data_dir: str, models_dir: str, embedder: str, rounds: int) ->
                 core.search(SearchRequest(query=text, mode=mode, filters=filters, per_page=20))
                 timings.append((time.perf_counter() - started) * 1000)
         results[label] = {"p50": float(np.percentile(timings, 50)), "p95": float(np.percentile(timings, 95))}
-    results["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    results["peak_rss_mib"] = peak_rss_mib()
     print(json.dumps(results))
 
 
-def bench_sizes(sizes: list[int], models_dir: Path, embedder: str, work_dir: Path, rounds: int) -> None:
+def bench_sizes(
+    sizes: list[int], models_dir: Path, embedder: str, work_dir: Path, rounds: int, rebuild_vectors: bool
+) -> None:
     from paperfeed.search.embeddings import load_embedder
     from paperfeed.search.evaluation import load_queries
 
@@ -256,16 +282,19 @@ def bench_sizes(sizes: list[int], models_dir: Path, embedder: str, work_dir: Pat
     query_vectors = load_embedder(embedder, models_dir).embed([q.query for q in load_queries(DEV_SET)])
     # Queries near the synthetic topics, so the recall check asks what real queries ask: find a topic.
     centres = _centres()
-    rng = np.random.default_rng(1)
-    probes = centres[rng.integers(0, TOPICS, len(query_vectors))] + rng.normal(
-        scale=0.08, size=query_vectors.shape
-    )
-    probes = (probes / np.linalg.norm(probes, axis=1, keepdims=True)).astype(np.float32)
+    probes = synthetic_vectors(10**9, len(query_vectors), centres)
     for size in sizes:
         data_dir = work_dir / f"store-{size}"
         if not (data_dir / "index" / "vectors" / "vectors.usearch").exists():
             print(f"building {size:,} papers ...", flush=True)
             build_store(size, data_dir, models_dir, embedder)
+        elif rebuild_vectors:
+            from paperfeed.core import PaperFeed
+
+            print(f"rebuilding the vectors of {size:,} papers ...", flush=True)
+            core = PaperFeed(settings(data_dir, embedder, models_dir))
+            build_vectors(core, size)
+            core.close()
         recall = recall_at_10(data_dir, size, models_dir, embedder, probes)
         served = subprocess.run(
             [
@@ -285,7 +314,7 @@ def bench_sizes(sizes: list[int], models_dir: Path, embedder: str, work_dir: Pat
             check=True,
         )
         result = json.loads(served.stdout.strip().splitlines()[-1])
-        for label in ("semantic", "hybrid", "hybrid, filtered"):
+        for label in ("keyword", "semantic", "hybrid", "hybrid, filtered"):
             print(
                 f"| {size:,} | {label} | {result[label]['p50']:.1f} | {result[label]['p95']:.1f} "
                 f"| {recall:.3f} | {result['peak_rss_mib']:,.0f} MiB |",
@@ -303,6 +332,7 @@ def main() -> None:
     parser.add_argument("--models-dir", default=str(Path(tempfile.gettempdir()) / "paperfeed-bench-models"))
     parser.add_argument("--work-dir", default=str(Path(tempfile.gettempdir()) / "paperfeed-bench"))
     parser.add_argument("--rounds", type=int, default=3, help="passes over the dev queries per mode")
+    parser.add_argument("--rebuild-vectors", action="store_true", help="rebuild stored benchmark vectors")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
     models_dir = Path(args.models_dir)
@@ -315,7 +345,7 @@ def main() -> None:
         bench_embedders(names, models_dir)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if sizes:
-        bench_sizes(sizes, models_dir, args.embedder, Path(args.work_dir), args.rounds)
+        bench_sizes(sizes, models_dir, args.embedder, Path(args.work_dir), args.rounds, args.rebuild_vectors)
 
 
 if __name__ == "__main__":

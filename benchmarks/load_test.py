@@ -67,7 +67,10 @@ def prepare(data_dir: Path, database_url: str | None, users: int) -> list[str]:
 
 
 class VirtualUser:
-    def __init__(self, number: int, base: str, paper_ids: list[str], deadline: float) -> None:
+    def __init__(
+        self, number: int, base: str, paper_ids: list[str], deadline: float, think: tuple[float, float]
+    ) -> None:
+        self.think = think
         self.name = f"loaduser{number}"
         self.client = httpx.AsyncClient(base_url=base, timeout=30)
         self.paper_ids = paper_ids
@@ -114,13 +117,15 @@ class VirtualUser:
     async def run(self) -> None:
         while time.monotonic() < self.deadline:
             await self.step()
+            if self.think[1] > 0:  # a person reads the page before the next click
+                await asyncio.sleep(self.rng.uniform(*self.think))
         await self.client.aclose()
 
 
 async def load(
-    base: str, users: int, seconds: float, paper_ids: list[str]
+    base: str, users: int, seconds: float, paper_ids: list[str], think: tuple[float, float]
 ) -> tuple[list[VirtualUser], float]:
-    crowd = [VirtualUser(n, base, paper_ids, 0) for n in range(users)]
+    crowd = [VirtualUser(n, base, paper_ids, 0, think) for n in range(users)]
     await asyncio.gather(*(u.log_in() for u in crowd))
     started = time.monotonic()
     for user in crowd:
@@ -154,6 +159,14 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--think",
+        type=float,
+        nargs=2,
+        default=(1.0, 3.0),
+        metavar=("MIN", "MAX"),
+        help="seconds each user waits between clicks (uniform); 0 0 for a closed loop at full speed",
+    )
     args = parser.parse_args()
     from machine import describe
 
@@ -200,7 +213,7 @@ def main() -> None:
                         break
                 except httpx.HTTPError:
                     time.sleep(0.2)
-            crowd, elapsed = asyncio.run(load(base, args.users, args.seconds, paper_ids))
+            crowd, elapsed = asyncio.run(load(base, args.users, args.seconds, paper_ids, tuple(args.think)))
         finally:
             server.terminate()
             server.wait(timeout=30)

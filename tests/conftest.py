@@ -45,7 +45,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "backends(*names): run this test only on these database backends")
-    config.addinivalue_line("markers", "browser: drives Debian's Chromium through the real server (Playwright)")
+    config.addinivalue_line(
+        "markers", "browser: drives Debian's Chromium through the real server (Playwright)"
+    )
     try:
         config.paperfeed_backends = selected_backends(config.getoption("--backend"))  # type: ignore[attr-defined]
     except ValueError as exc:

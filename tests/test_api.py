@@ -311,3 +311,12 @@ def test_an_unexpected_failure_is_a_500_in_json_without_details(site_core, monke
     response = TestClient(create_app(site_core), raise_server_exceptions=False).get("/api/stats")
 
     assert "secret" not in assert_error(response, 500)
+
+
+def test_related_papers_answer_as_a_ranking_without_the_paper_itself(demo_core):
+    client = TestClient(create_app(demo_core))
+    paper = demo_core.day().papers[0]
+    body = client.get(f"/api/papers/{paper.url_id}/related", params={"limit": 5}).json()
+    assert body["ranking"] == "related" and len(body["items"]) == 5
+    assert paper.url_id not in {item["paper"]["url_id"] for item in body["items"]}
+    assert client.get("/api/papers/pf-000000000000/related").status_code == 404

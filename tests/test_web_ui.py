@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from paperfeed.core import PaperFeed
+from paperfeed.models import SearchRequest
 from paperfeed.web.app import create_app
 from web_site import HOSTILE_DAY, HOSTILE_QUERIES, build_site
 
@@ -382,3 +383,24 @@ def test_paperfeed_serve_answers_over_http(demo_core, settings):
     finally:
         server.terminate()
         server.communicate(timeout=10)
+
+
+def test_search_offers_every_mode_and_keeps_the_chosen_one(web):
+    client = web
+    for mode in ("keyword", "semantic", "hybrid"):
+        page = client.get("/search", params={"q": "diffusion model caching", "mode": mode})
+        assert page.status_code == 200
+        assert f'<option value="{mode}" selected>' in page.text
+        assert card_links(page.text)
+    ignored = client.get("/search", params={"q": "diffusion", "mode": "telepathy"})
+    assert ignored.status_code == 200 and "Ignored mode" in ignored.text
+
+
+def test_a_paper_page_lists_related_papers_but_not_itself(web, site_core):
+    client = web
+    paper = site_core.search(SearchRequest(query="Adams-Bashforth cached feature reuse")).items[0].paper
+    page = client.get(f"/papers/{paper.url_id}")
+    assert page.status_code == 200 and "Related papers" in page.text
+    related = page.text.split("Related papers", 1)[1]
+    assert f'href="/papers/{paper.url_id}"' not in related
+    assert related.count('<li><a href="/papers/') >= 3

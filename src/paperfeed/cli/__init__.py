@@ -29,7 +29,19 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-for module in (import_cmd, search_cmd, serve_cmd, stats_cmd, index_cmd, harvest_cmd, digest_cmd, admin_cmd, eval_cmd, export_cmd, migrate_cmd):
+for module in (
+    import_cmd,
+    search_cmd,
+    serve_cmd,
+    stats_cmd,
+    index_cmd,
+    harvest_cmd,
+    digest_cmd,
+    admin_cmd,
+    eval_cmd,
+    export_cmd,
+    migrate_cmd,
+):
     module.register(app)
 
 

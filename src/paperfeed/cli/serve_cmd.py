@@ -14,11 +14,18 @@ if TYPE_CHECKING:
 
 
 def serve_command(
-    host: Annotated[str | None, typer.Option(help="Address to listen on (default: PAPERFEED_HOST, 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on (default: PAPERFEED_PORT, 8000).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default: PAPERFEED_HOST, 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on (default: PAPERFEED_PORT, 8000).")
+    ] = None,
     database_url: Annotated[str | None, typer.Option(help="Database URL.")] = None,
     with_scheduler: Annotated[
-        bool, typer.Option(help="Also send due e-mail digests from this process (also: PAPERFEED_DIGEST_SCHEDULER=1).")
+        bool,
+        typer.Option(
+            help="Also send due e-mail digests from this process (also: PAPERFEED_DIGEST_SCHEDULER=1)."
+        ),
     ] = False,
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Worker processes answering requests (more use more cores).")
@@ -45,7 +52,9 @@ def serve_command(
     try:
         if workers == 1:
             # workers=1 spelled out: uvicorn would otherwise take $WEB_CONCURRENCY.
-            uvicorn.run(create_app(core), host=host, port=port, log_level="info", proxy_headers=True, workers=1)
+            uvicorn.run(
+                create_app(core), host=host, port=port, log_level="info", proxy_headers=True, workers=1
+            )
         else:
             run_workers(core, host=host, port=port, workers=workers)
     finally:

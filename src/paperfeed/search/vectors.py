@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+import sqlalchemy as sa
 from usearch.index import Index
 
 from paperfeed.models import Paper
@@ -40,15 +41,16 @@ INDEX_FILE = "vectors.usearch"
 # Exact search up to this many papers: brute force over 50k float16 vectors takes ~5 ms on two
 # cores, within the latency budget; past it, the HNSW graph keeps queries in single-digit ms.
 EXACT_LIMIT = 50_000
-CONNECTIVITY = 16  # HNSW edges per node: 16 keeps recall@10 above 0.98 at 1M papers
+CONNECTIVITY = 16  # HNSW edges per node (see benchmarks/bench_semantic.py for the recall it gives)
 EXPANSION_ADD = 64  # build cost halves against 128 at the same measured recall
-EXPANSION_SEARCH = 96
+EXPANSION_SEARCH = 512  # candidates kept while searching: recall@10 0.82 at 128, 0.92 at 256, 0.985 at 512
 EMBED_BATCH = 256  # papers embedded and stored per step (and per progress tick)
 SYNC_OVERLAP = dt.timedelta(minutes=2)  # as in the keyword index: late-committing transactions
 RELOAD_EVERY_S = 1.0
+TEXT_COLUMNS = ("title", "abstract")  # all the sync reads of a paper, besides id and hidden
 
 
-def text_hash(paper: Paper) -> str:
+def text_hash(paper: Paper | sa.Row) -> str:
     return hashlib.sha1(paper_text(paper.title, paper.abstract).encode()).hexdigest()
 
 
@@ -96,12 +98,17 @@ class VectorIndex:
             expansion_search=EXPANSION_SEARCH,
         )
 
-    def _load(self, state: dict) -> Index | None:
+    def _load(self, state: dict, *, writable: bool) -> Index | None:
+        """The index on disk: read into memory to change it, else memory-mapped, so a process
+        that only searches holds just the pages its queries touch."""
         path = self.path / INDEX_FILE
         if not path.is_file() or not state.get("dim"):
             return None
         index = self._new_index(int(state["dim"]))
-        index.load(str(path))
+        if writable:
+            index.load(str(path))
+        else:
+            index.view(str(path))
         return index
 
     def _save(self, index: Index) -> None:
@@ -136,13 +143,16 @@ class VectorIndex:
                 and state.get("model") == embedder.key
                 and state.get("dim") == embedder.dim
             )
-            index = None if fresh else self._load(state)
+            index = None if fresh else self._load(state, writable=True)
             if index is None:
                 fresh, index = True, self._new_index(embedder.dim)
             since = None if fresh else _parse_time(state.get("watermark"))
             sync_started = dt.datetime.now(dt.UTC)
             embedded = 0
-            for chunk in store.papers.changed_since(since - SYNC_OVERLAP if since else None):
+            changed = store.papers.changed_since(
+                since - SYNC_OVERLAP if since else None, columns=TEXT_COLUMNS
+            )
+            for chunk in changed:
                 embedded += self._apply(index, chunk, store, embedder, progress)
             self._save(index)
             generation = int(state.get("generation", 0)) + 1
@@ -157,7 +167,7 @@ class VectorIndex:
                     "count": len(index),
                 }
             )
-            self._index, self._generation, self._last_check = index, generation, time.monotonic()
+            self._index = None  # searches map the saved file instead of keeping this copy in memory
             if embedded:
                 log.info("embedded %d papers with %s", embedded, embedder.key)
             return embedded
@@ -165,7 +175,7 @@ class VectorIndex:
     def _apply(
         self,
         index: Index,
-        papers: list[Paper],
+        papers: list[Paper | sa.Row],
         store: Store,
         embedder: Embedder,
         progress: Callable[[int], None] | None,
@@ -181,7 +191,7 @@ class VectorIndex:
         )
         # A paper keeps its place when it is visible, indexed, and its stored vector is current.
         vectors: dict[int, np.ndarray] = {}
-        to_embed: list[Paper] = []
+        to_embed: list[Paper | sa.Row] = []
         stale: list[int] = []
         for paper, is_present in zip(papers, present, strict=True):
             if paper.hidden:
@@ -231,7 +241,7 @@ class VectorIndex:
             self._write_state(
                 {"schema": SCHEMA_VERSION, "model": model, "dim": index.ndim, "generation": generation}
             )
-            self._index, self._generation, self._last_check = index, generation, time.monotonic()
+            self._index = None
             return len(index)
 
     # --- reading -----------------------------------------------------------------------------
@@ -244,7 +254,7 @@ class VectorIndex:
                 self._last_check = now
                 state = self._state()
                 if state.get("generation") != self._generation or self._index is None:
-                    self._index = self._load(state)
+                    self._index = self._load(state, writable=False)
                     self._generation = state.get("generation")
             return self._index
 

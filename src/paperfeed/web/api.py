@@ -23,6 +23,16 @@ _NOT_FOUND = {404: {"model": ErrorOut, "description": "No such paper."}}
 DEFAULT_SEARCH_MODE: SearchMode = SearchRequest().mode  # the API searches as the rest of paperfeed does
 
 
+@router.get("/papers/{paper_id:path}/related", responses=_NOT_FOUND, tags=["papers"])
+def get_related(
+    paper_id: str,
+    core: CoreDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_PER_PAGE, description="How many related papers.")] = 10,
+) -> ResultPageOut:
+    """The papers nearest in meaning, without the paper itself and its duplicates."""
+    return ResultPageOut.model_validate(core.related(core.paper(paper_id), limit=limit))
+
+
 @router.get("/papers/{paper_id:path}", responses=_NOT_FOUND, tags=["papers"])
 def get_paper(paper_id: str, core: CoreDep) -> PaperOut:
     """A paper by any of its ids: arXiv id (with or without version), `pf-` key or DOI."""

@@ -20,12 +20,14 @@ from starlette.templating import Jinja2Templates
 
 from paperfeed.core import MAX_PAGE, PaperFeed
 from paperfeed.errors import NotFound
-from paperfeed.models import DayPage, ResultPage, SearchFilters, SearchRequest, SortOrder
+from paperfeed.models import DayPage, ResultPage, SearchFilters, SearchMode, SearchRequest, SortOrder
 from paperfeed.web.deps import CoreDep, TemplatesDep
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 PER_PAGE = 20
+RELATED_ON_PAGE = 8
+SEARCH_MODES = ("hybrid", "keyword", "semantic")
 _ISO_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TRUE = {"1", "true", "yes", "on"}
@@ -155,6 +157,7 @@ class SearchForm:
     date_to: str = ""
     has_code: str = ""  # "", "1" or "0"
     sort: SortOrder = "relevance"
+    mode: SearchMode = SearchRequest().mode
     page: int = 1
     notices: list[str] = field(default_factory=list)
 
@@ -185,6 +188,11 @@ class SearchForm:
             form.sort = sort  # type: ignore[assignment]
         elif sort:
             form.notices.append(f"Ignored sort “{_shown(sort)}”: results are sorted by relevance.")
+        mode = _clean(params.get("mode"), limit=100).lower()
+        if mode in SEARCH_MODES:
+            form.mode = mode  # type: ignore[assignment]
+        elif mode:
+            form.notices.append(f"Ignored mode “{_shown(mode)}”: use keyword, semantic or hybrid.")
         page_text = _clean(params.get("page"), limit=100)
         if page_text:
             try:
@@ -214,6 +222,7 @@ class SearchForm:
                 has_code={"1": True, "0": False}.get(self.has_code),
             ),
             sort=self.sort,
+            mode=self.mode,
             page=self.page,
             per_page=PER_PAGE,
         )
@@ -228,6 +237,7 @@ class SearchForm:
             "to": self.date_to,
             "has_code": self.has_code,
             "sort": "" if self.sort == "relevance" else self.sort,
+            "mode": "" if self.mode == SearchRequest().mode else self.mode,
             "page": "" if page == 1 else str(page),
         }
         return "/search?" + urlencode({k: v for k, v in params.items() if v})
@@ -282,4 +292,5 @@ def search_page(request: Request, core: CoreDep, templates: TemplatesDep) -> HTM
 @router.get("/papers/{paper_id:path}")
 def paper_page(paper_id: str, request: Request, core: CoreDep, templates: TemplatesDep) -> HTMLResponse:
     paper = core.paper(paper_id)
-    return templates.TemplateResponse(request, "paper.html", {"paper": paper, "nav": ""})
+    related = core.related(paper, limit=RELATED_ON_PAGE)
+    return templates.TemplateResponse(request, "paper.html", {"paper": paper, "related": related, "nav": ""})
