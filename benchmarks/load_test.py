@@ -190,6 +190,7 @@ def main() -> None:
         os.environ.update(env)
         paper_ids = prepare(data_dir, database_url, args.users)
         port = free_port()
+        server_log = Path(tmp) / "server.log"
         server = subprocess.Popen(
             [
                 sys.executable,
@@ -203,7 +204,7 @@ def main() -> None:
             ],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=server_log.open("w"),
         )
         base = f"http://127.0.0.1:{port}"
         try:
@@ -220,6 +221,11 @@ def main() -> None:
         latencies = sorted(ms for user in crowd for ms in user.latencies)
         errors = sum((user.errors for user in crowd), Counter())
         wrong = lost_votes(data_dir, database_url, crowd)
+        failures = [
+            line for line in server_log.read_text().splitlines() if "Error" in line or "error" in line
+        ]
+        if failures:
+            print("server errors (last 5):", *failures[-5:], sep="\n  ")
         if server_pg is not None:
             server_pg.stop()
     count = len(latencies)

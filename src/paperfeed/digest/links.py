@@ -6,9 +6,11 @@ work without logging in and cannot be forged or pointed at another subscription.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import secrets
+import tempfile
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlencode
@@ -43,15 +45,18 @@ def secret_key(settings: Settings) -> str:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    candidate = secrets.token_urlsafe(48)
+    # Written whole to a private temporary file, then linked into place: link() fails when the
+    # key exists, so of several processes starting at once exactly one key wins, and no process
+    # can ever read a half-written (empty) key.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret-")
     try:
-        # O_EXCL: of two processes starting at once, one writes the key and both use it.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(candidate)
-    return candidate
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
+    return path.read_text().strip()
 
 
 def _serializer(secret: str, purpose: Purpose, at: dt.datetime | None = None) -> URLSafeTimedSerializer:

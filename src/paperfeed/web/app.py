@@ -163,4 +163,6 @@ def create_app_from_env() -> FastAPI:
     worker builds its own core, configured like the parent by the PAPERFEED_* variables."""
     from paperfeed.config import Settings
 
-    return create_app(PaperFeed(Settings.from_env()))
+    core = PaperFeed(Settings.from_env())
+    core.embedder  # noqa: B018 - load the model now, not inside the first visitor's request
+    return create_app(core)
