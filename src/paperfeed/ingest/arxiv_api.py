@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from types import TracebackType
 from typing import Literal, get_args
 
 import httpx
@@ -26,7 +25,7 @@ from lxml import etree
 
 from paperfeed.errors import InvalidInput, SourceUnavailable
 from paperfeed.ingest.base import build_item, file_fingerprint
-from paperfeed.ingest.remote import USER_AGENT, PoliteClient
+from paperfeed.ingest.remote import USER_AGENT, ClientOwner, PoliteClient
 from paperfeed.ingest.safe_xml import child_text, local_name, parse_xml
 from paperfeed.models import PaperRecord, Rejected, SourceItem
 from paperfeed.text import InvalidRecord, parse_arxiv_id
@@ -171,7 +170,7 @@ def check_search(query: str, max_results: int, sort_by: str, sort_order: str) ->
 # --- the client ---------------------------------------------------------------------------------
 
 
-class ArxivClient:
+class ArxivClient(ClientOwner):
     """Requests to the arXiv API: one every `delay` seconds, retried on overload, paged."""
 
     def __init__(
@@ -201,17 +200,6 @@ class ArxivClient:
             clock=clock,
             user_agent=user_agent,
         )
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> ArxivClient:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def page(self, params: dict[str, str | int], *, start_no: int) -> AtomPage:
         response = self.http.get(self.base_url, params)

@@ -18,14 +18,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from types import TracebackType
 
 import httpx
 from lxml import etree
 
 from paperfeed.errors import InvalidInput, SourceUnavailable
 from paperfeed.ingest.base import build_item, file_fingerprint
-from paperfeed.ingest.remote import USER_AGENT, PoliteClient
+from paperfeed.ingest.remote import USER_AGENT, ClientOwner, PoliteClient
 from paperfeed.ingest.safe_xml import child_text, local_name, parse_xml
 from paperfeed.models import PaperRecord, Rejected, SourceItem
 from paperfeed.text import InvalidRecord, parse_arxiv_id, split_authors
@@ -207,7 +206,7 @@ def parse_oai(data: bytes, *, start_no: int = 1, what: str = "OAI-PMH response")
 # --- the harvester ------------------------------------------------------------------------------
 
 
-class OAIHarvester:
+class OAIHarvester(ClientOwner):
     """ListRecords over OAI-PMH from `from_` to `until` (datestamps, inclusive), optionally
     limited to a set such as "cs" or "physics:hep-th", following resumption tokens."""
 
@@ -252,17 +251,6 @@ class OAIHarvester:
             clock=clock,
             user_agent=user_agent,
         )
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> OAIHarvester:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def first_request(self) -> dict[str, str]:
         params = {"verb": "ListRecords", "metadataPrefix": self.metadata_prefix}

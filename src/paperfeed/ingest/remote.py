@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
+from typing import Self
 
 import httpx
 
@@ -135,3 +136,18 @@ class PoliteClient:
         raise SourceUnavailable(
             f"{self.service} is unavailable: {problem} on each of {self.attempts} attempts; try again later ({url})"
         )
+
+
+class ClientOwner:
+    """Closes its `PoliteClient` on `close()` and at the end of a `with` block."""
+
+    http: PoliteClient
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc_info: object) -> None:
+        self.close()
