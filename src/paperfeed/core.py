@@ -344,6 +344,18 @@ class PaperFeed:
     def toggle_vote(self, user: User, ref: str) -> VoteState:
         return self.store.community.toggle_vote(user.id, self.paper(ref).id, utcnow())
 
+    def set_saved(self, user: User, ref: str, saved: bool) -> bool:
+        """Save a paper to the user's list (or take it off); saved papers teach recommendations."""
+        paper = self.paper(ref)
+        if saved:
+            self.store.subscriptions.save_paper(user.id, paper.id, utcnow())
+        else:
+            self.store.subscriptions.unsave_paper(user.id, paper.id)
+        return saved
+
+    def is_saved(self, user: User | None, paper: Paper) -> bool:
+        return user is not None and paper.id in self.store.subscriptions.saved_paper_ids(user.id)
+
     def vote_states(self, paper_ids: Sequence[int], user: User | None) -> dict[int, VoteState]:
         """Every paper's upvote count and whether `user` upvoted it, in one query."""
         states = self.store.community.vote_states(paper_ids, user.id if user else None)

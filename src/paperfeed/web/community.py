@@ -216,6 +216,15 @@ def vote(
     return RedirectResponse(here, status_code=303)
 
 
+# --- saved papers -------------------------------------------------------------------------------
+
+
+@router.post("/papers/{ref:path}/save")
+def save(ref: str, request: Request, core: CoreDep, saved: Annotated[str, Form()] = "1") -> Response:
+    core.set_saved(require_user(request), ref, saved == "1")
+    return RedirectResponse(f"/papers/{core.paper(ref).url_id}", status_code=303)
+
+
 # --- comments -----------------------------------------------------------------------------------
 
 
@@ -429,6 +438,22 @@ def get_session(request: Request) -> SessionOut:
         is_admin=bool(user and user.is_admin),
         csrf_token=csrf_token(request),
     )
+
+
+class SavedIn(BaseModel):
+    saved: bool = Field(description="true saves the paper to your list, false takes it off.")
+
+
+class SavedOut(BaseModel):
+    paper_id: str
+    saved: bool
+
+
+@api_router.post("/papers/{ref:path}/save", tags=["community"])
+def api_save(ref: str, body: SavedIn, request: Request, core: CoreDep) -> SavedOut:
+    """Save a paper (or take it off your list); saved papers shape your recommendations."""
+    saved = core.set_saved(_api_user(request), ref, body.saved)
+    return SavedOut(paper_id=core.paper(ref).url_id, saved=saved)
 
 
 @api_router.post("/papers/{ref:path}/vote", tags=["community"])

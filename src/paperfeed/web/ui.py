@@ -22,6 +22,7 @@ from paperfeed.core import MAX_PAGE, PaperFeed
 from paperfeed.errors import NotFound
 from paperfeed.models import DayPage, ResultPage, SearchFilters, SearchMode, SearchRequest, SortOrder
 from paperfeed.web.deps import CoreDep, TemplatesDep
+from paperfeed.web.security import current_user
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -292,5 +293,10 @@ def search_page(request: Request, core: CoreDep, templates: TemplatesDep) -> HTM
 @router.get("/papers/{paper_id:path}")
 def paper_page(paper_id: str, request: Request, core: CoreDep, templates: TemplatesDep) -> HTMLResponse:
     paper = core.paper(paper_id)
-    related = core.related(paper, limit=RELATED_ON_PAGE)
-    return templates.TemplateResponse(request, "paper.html", {"paper": paper, "related": related, "nav": ""})
+    context = {
+        "paper": paper,
+        "related": core.related(paper, limit=RELATED_ON_PAGE),
+        "saved": core.is_saved(current_user(request), paper),
+        "nav": "",
+    }
+    return templates.TemplateResponse(request, "paper.html", context)
