@@ -17,14 +17,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Literal, get_args
 
 import httpx
 from lxml import etree
 
 from paperfeed.errors import InvalidInput, SourceUnavailable
-from paperfeed.ingest.base import build_item, file_fingerprint
+from paperfeed.ingest.base import FileSource, build_item
 from paperfeed.ingest.remote import USER_AGENT, ClientOwner, PoliteClient
 from paperfeed.ingest.safe_xml import child_text, local_name, parse_xml
 from paperfeed.models import PaperRecord, Rejected, SourceItem
@@ -290,18 +289,11 @@ def fetch_paper(client: ArxivClient, arxiv_id_or_url: str) -> PaperRecord | None
 # --- sources ------------------------------------------------------------------------------------
 
 
-class ArxivAtomFileSource:
+class ArxivAtomFileSource(FileSource):
     """A saved arXiv API response. It is parsed whole before any record is handed on, so a
     truncated file fails without importing half of it."""
 
     fmt = FMT
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.location = str(path)
-
-    def fingerprint(self) -> str:
-        return file_fingerprint(self.path, self.fmt)
 
     def items(self) -> Iterator[SourceItem]:
         yield from parse_atom_page(self.path.read_bytes(), what=str(self.path)).items

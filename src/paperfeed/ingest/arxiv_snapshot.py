@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
 
-from paperfeed.ingest.base import build_item, file_fingerprint, iter_text_lines
+from paperfeed.ingest.base import FileSource, build_item, iter_text_lines
 from paperfeed.models import PaperRecord, Rejected, SourceItem
 from paperfeed.text import InvalidRecord, parse_arxiv_id, split_authors
 
@@ -146,16 +145,9 @@ def _parse_line(line: str) -> PaperRecord:
     return record_from_json(obj)
 
 
-class ArxivSnapshotSource:
+class ArxivSnapshotSource(FileSource):
     fmt = FMT
     parse_in_subprocess = True  # multi-GB files: parse on the second core (see pipeline)
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.location = str(path)
-
-    def fingerprint(self) -> str:
-        return file_fingerprint(self.path, self.fmt)
 
     def items(self) -> Iterator[SourceItem]:
         for number, line in iter_text_lines(self.path):

@@ -31,6 +31,20 @@ class Source(Protocol):
         ...
 
 
+class FileSource:
+    """A source read from one file: the path is its location, and the file's content (by
+    `file_fingerprint`) identifies it for resuming."""
+
+    fmt: str
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.location = str(path)
+
+    def fingerprint(self) -> str:
+        return file_fingerprint(self.path, self.fmt)
+
+
 def file_fingerprint(path: Path, fmt: str) -> str:
     """Hash of format, size and the first and last MiB: cheap even for multi-GB snapshots."""
     digest = hashlib.sha256(fmt.encode())

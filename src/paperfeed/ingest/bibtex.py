@@ -35,7 +35,7 @@ from bibtexparser.model import (
 from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 
 from paperfeed.errors import InvalidInput
-from paperfeed.ingest.base import build_item, file_fingerprint
+from paperfeed.ingest.base import FileSource, build_item
 from paperfeed.models import Link, PaperRecord, Rejected, SourceItem
 from paperfeed.text import InvalidRecord, find_links, normalize_doi, parse_arxiv_id
 
@@ -341,15 +341,8 @@ def _raw_entry_name(raw: str | None) -> str:
     return "the entry"
 
 
-class BibTeXSource:
+class BibTeXSource(FileSource):
     fmt = FMT
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.location = str(path)
-
-    def fingerprint(self) -> str:
-        return file_fingerprint(self.path, self.fmt)
 
     def items(self) -> Iterator[SourceItem]:
         text = read_bibtex_text(self.path)

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from paperfeed.ingest.base import build_item, file_fingerprint, iter_text_lines
+from paperfeed.ingest.base import FileSource, build_item, iter_text_lines
 from paperfeed.models import PaperRecord, Rejected, SourceItem
 
 FMT = "hf-daily"
@@ -55,16 +55,12 @@ def _looks_like_title(line: str) -> bool:
     return len(line) < _SHORT_ABSTRACT and not line.endswith(".")
 
 
-class HFDailyTextSource:
+class HFDailyTextSource(FileSource):
     fmt = FMT
 
     def __init__(self, path: Path, *, today: dt.date | None = None) -> None:
-        self.path = Path(path)
-        self.location = str(path)
+        super().__init__(path)
         self.today = today or dt.date.today()
-
-    def fingerprint(self) -> str:
-        return file_fingerprint(self.path, self.fmt)
 
     def items(self) -> Iterator[SourceItem]:
         listed_on: dt.date | None = None

@@ -17,13 +17,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 
 import httpx
 from lxml import etree
 
 from paperfeed.errors import InvalidInput, SourceUnavailable
-from paperfeed.ingest.base import build_item, file_fingerprint
+from paperfeed.ingest.base import FileSource, build_item
 from paperfeed.ingest.remote import USER_AGENT, ClientOwner, PoliteClient
 from paperfeed.ingest.safe_xml import child_text, local_name, parse_xml
 from paperfeed.models import PaperRecord, Rejected, SourceItem
@@ -302,17 +301,10 @@ class OAIHarvester(ClientOwner):
 # --- sources ------------------------------------------------------------------------------------
 
 
-class OAIPMHFileSource:
+class OAIPMHFileSource(FileSource):
     """A saved ListRecords or GetRecord response, parsed whole before any record is handed on."""
 
     fmt = FMT
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.location = str(path)
-
-    def fingerprint(self) -> str:
-        return file_fingerprint(self.path, self.fmt)
 
     def items(self) -> Iterator[SourceItem]:
         yield from parse_oai(self.path.read_bytes(), what=str(self.path)).items
