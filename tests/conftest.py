@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from backends import (
     BACKENDS,
@@ -26,6 +27,7 @@ from backends import (
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.store import Store
+from paperfeed.web.app import create_app
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "src" / "paperfeed" / "demo" / "hf-daily-papers"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -177,3 +179,26 @@ def demo_core(core: PaperFeed, demo_dir: Path) -> PaperFeed:
     """A paperfeed holding the bundled Daily Papers demo data."""
     core.import_path(demo_dir)
     return core
+
+
+@pytest.fixture
+def client(demo_core: PaperFeed) -> TestClient:
+    return TestClient(create_app(demo_core))
+
+
+@pytest.fixture(scope="module")
+def site(
+    tmp_path_factory: pytest.TempPathFactory, models_dir: Path
+) -> Iterator[tuple[PaperFeed, TestClient]]:
+    """One demo instance shared by a module's tests that only read (SQLite: pages and API do not
+    depend on the database; the tests using `client` run on every backend)."""
+    from web_site import build_site  # it imports this module's constants
+
+    core, client = build_site(tmp_path_factory.mktemp("site"), models_dir)
+    yield core, client
+    core.close()
+
+
+@pytest.fixture(scope="module")
+def site_core(site: tuple[PaperFeed, TestClient]) -> PaperFeed:
+    return site[0]

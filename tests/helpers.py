@@ -1,11 +1,16 @@
-"""Building small stores in tests without going through a file format."""
+"""Shared test helpers: small stores built without a file format, and test doubles for
+clocks, HTTP transports and imports that die halfway."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
+
+import httpx
 
 from paperfeed.core import PaperFeed
-from paperfeed.models import PaperRecord
+from paperfeed.ingest.base import Source
+from paperfeed.models import PaperRecord, SourceItem
 from paperfeed.text import finish_record
 
 
@@ -27,3 +32,54 @@ def add_papers(core: PaperFeed, *records: PaperRecord) -> None:
 
 def day(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
+
+
+class FakeClock:
+    """Time that passes only when slept: it records the pauses asked for and waits for none."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class Recorder:
+    """A transport handler that remembers the requests it answered."""
+
+    def __init__(self, handler: Callable[[httpx.Request], httpx.Response]) -> None:
+        self.handler = handler
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return self.handler(request)
+
+    def params(self, key: str) -> list[str | None]:
+        return [r.url.params.get(key) for r in self.requests]
+
+
+class Killed(Exception):
+    """Stands for the process dying in the middle of an import."""
+
+
+class DiesAfter:
+    """The same content as `source`, but the reading stops with `Killed` after `limit` items."""
+
+    def __init__(self, source: Source, limit: int) -> None:
+        self.source, self.limit = source, limit
+        self.fmt, self.location = source.fmt, source.location
+
+    def fingerprint(self) -> str:
+        return self.source.fingerprint()
+
+    def items(self) -> Iterator[SourceItem]:
+        for count, item in enumerate(self.source.items()):
+            if count == self.limit:
+                raise Killed
+            yield item

@@ -11,6 +11,7 @@ import pytest
 from lxml import etree
 from typer.testing import CliRunner
 
+from helpers import FakeClock, Recorder
 from paperfeed.cli import app
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
@@ -32,36 +33,6 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ARXIV = FIXTURES / "arxiv"
 QUERY = "cat:cs.CL AND abs:transformer"
 ATOM = {"atom": "http://www.w3.org/2005/Atom", "opensearch": "http://a9.com/-/spec/opensearch/1.1/"}
-
-
-class FakeClock:
-    """Time that passes only when slept: it records the pauses asked for and waits for none."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-class Recorder:
-    """A transport handler that remembers the requests it answered."""
-
-    def __init__(self, handler: Callable[[httpx.Request], httpx.Response]) -> None:
-        self.handler = handler
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.handler(request)
-
-    def params(self, key: str) -> list[str | None]:
-        return [r.url.params.get(key) for r in self.requests]
 
 
 def atom(data: bytes, status: int = 200) -> httpx.Response:

@@ -9,14 +9,13 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
+from helpers import DiesAfter, Killed
 from paperfeed.ingest.arxiv_snapshot import ArxivSnapshotSource, parse_version_date
-from paperfeed.ingest.base import Source
 from paperfeed.ingest.pipeline import run_import
 from paperfeed.models import Link, PaperRecord, Rejected, SourceItem
 
@@ -301,27 +300,6 @@ def test_a_newer_version_in_a_later_file_updates_the_paper_and_an_older_one_chan
 
 
 # --- interrupted imports -----------------------------------------------------------------------------
-
-
-class Killed(Exception):
-    """Stands for the process dying in the middle of an import."""
-
-
-class DiesAfter:
-    """The same content as `source`, but the reading stops with `Killed` after `limit` items."""
-
-    def __init__(self, source: Source, limit: int) -> None:
-        self.source, self.limit = source, limit
-        self.fmt, self.location = source.fmt, source.location
-
-    def fingerprint(self) -> str:
-        return self.source.fingerprint()
-
-    def items(self) -> Iterator[SourceItem]:
-        for count, item in enumerate(self.source.items()):
-            if count == self.limit:
-                raise Killed
-            yield item
 
 
 def test_an_interrupted_import_keeps_its_committed_batches_and_resumes_to_exactly_every_paper(tmp_path, core):

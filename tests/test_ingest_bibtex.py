@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from paperfeed.ingest.base import Source
+from helpers import DiesAfter, Killed
 from paperfeed.ingest.bibtex import BibTeXSource, latex_to_text, parse_authors, parse_published
 from paperfeed.ingest.pipeline import run_import
 from paperfeed.models import Link, PaperRecord, SourceItem
@@ -288,25 +287,6 @@ def test_a_newer_arxiv_version_in_bibtex_updates_the_paper(tmp_path, core):
     )
     [stale] = core.import_path(old)
     assert stale.unchanged == 1 and core.paper("2312.00752").version == 2
-
-
-class Killed(Exception):
-    """Stands for the process dying in the middle of an import."""
-
-
-class DiesAfter:
-    def __init__(self, source: Source, limit: int) -> None:
-        self.source, self.limit = source, limit
-        self.fmt, self.location = source.fmt, source.location
-
-    def fingerprint(self) -> str:
-        return self.source.fingerprint()
-
-    def items(self) -> Iterator[SourceItem]:
-        for count, item in enumerate(self.source.items()):
-            if count == self.limit:
-                raise Killed
-            yield item
 
 
 def test_an_interrupted_bibtex_import_resumes_after_the_last_committed_entry(core):

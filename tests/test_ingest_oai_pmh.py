@@ -10,6 +10,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from helpers import FakeClock, Recorder
 from paperfeed.cli import app
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
@@ -24,33 +25,6 @@ OAI = FIXTURES / "oai"
 ARXIV = FIXTURES / "arxiv"
 TOKEN = "6960524|3"
 HARVEST = {"from_": dt.date(2024, 1, 4), "until": dt.date(2024, 1, 19), "set_": "cs"}
-
-
-class FakeClock:
-    """Time that passes only when slept: it records the pauses asked for and waits for none."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-class Recorder:
-    """A transport handler that remembers the requests it answered."""
-
-    def __init__(self, handler: Callable[[httpx.Request], httpx.Response]) -> None:
-        self.handler = handler
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.handler(request)
 
 
 def xml(name: str, status: int = 200, **headers: str) -> httpx.Response:

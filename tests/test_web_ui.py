@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -18,33 +17,12 @@ from fastapi.testclient import TestClient
 from paperfeed.core import PaperFeed
 from paperfeed.models import SearchRequest
 from paperfeed.web.app import create_app
-from web_site import HOSTILE_DAY, HOSTILE_QUERIES, build_site
-
-
-@pytest.fixture
-def client(demo_core: PaperFeed) -> TestClient:
-    return TestClient(create_app(demo_core))
-
-
-@pytest.fixture(scope="module")
-def site(
-    tmp_path_factory: pytest.TempPathFactory, models_dir: Path
-) -> Iterator[tuple[PaperFeed, TestClient]]:
-    """One demo instance shared by the tests that only read (SQLite: pages do not depend on
-    the database; the tests using `client` run on every backend)."""
-    core, client = build_site(tmp_path_factory.mktemp("site"), models_dir)
-    yield core, client
-    core.close()
+from web_site import HOSTILE_DAY, HOSTILE_QUERIES
 
 
 @pytest.fixture(scope="module")
 def web(site: tuple[PaperFeed, TestClient]) -> TestClient:
     return site[1]
-
-
-@pytest.fixture(scope="module")
-def site_core(site: tuple[PaperFeed, TestClient]) -> PaperFeed:
-    return site[0]
 
 
 def card_links(page: str) -> list[str]:
