@@ -289,8 +289,7 @@ def test_an_unexpected_failure_is_a_500_in_json_without_details(site_core, monke
     assert "secret" not in assert_error(response, 500)
 
 
-def test_related_papers_answer_as_a_ranking_without_the_paper_itself(demo_core):
-    client = TestClient(create_app(demo_core))
+def test_related_papers_answer_as_a_ranking_without_the_paper_itself(client, demo_core):
     paper = demo_core.day().papers[0]
     body = client.get(f"/api/papers/{paper.url_id}/related", params={"limit": 5}).json()
     assert body["ranking"] == "related" and len(body["items"]) == 5

@@ -91,10 +91,6 @@ class KeywordIndex:
     def index(self) -> tantivy.Index:
         return self._index or self._open()
 
-    def is_current(self, store: Store) -> bool:
-        state = self._state()
-        return state.get("schema") == SCHEMA_VERSION and state.get("instance") == store.instance_id()
-
     def sync(self, store: Store, *, progress: Callable[[int], None] | None = None) -> int:
         """Index what changed in the store since the last sync; returns papers (re)indexed."""
         with self._lock:

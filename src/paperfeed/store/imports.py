@@ -108,8 +108,3 @@ class ImportStorage:
                 .order_by(import_rejections.c.record_no)
             )
             return [Rejection(r.record_no, r.reason) for r in rows]
-
-    def recent(self, limit: int = 20) -> list[dict]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(import_runs).order_by(import_runs.c.id.desc()).limit(limit))
-            return [dict(r._mapping) for r in rows]
