@@ -208,7 +208,8 @@ def _demo_abstracts():
 
 def recall_at_10(data_dir: Path, size: int, models_dir: Path, embedder: str, queries: np.ndarray) -> float:
     """Recall@10 of the HNSW index against exact search over the same synthetic vectors."""
-    from paperfeed.core import HYBRID_DEPTH, PaperFeed
+    from paperfeed.core import PaperFeed
+    from paperfeed.search.rankers import HYBRID_DEPTH
 
     core = PaperFeed(settings(data_dir, embedder, models_dir))
     ids = _paper_ids(core, size)

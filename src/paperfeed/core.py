@@ -38,11 +38,12 @@ from paperfeed.models import (
     User,
     VoteState,
 )
-from paperfeed.search.embeddings import Embedder, load_embedder, paper_text, query_text
+from paperfeed.search.embeddings import Embedder, load_embedder, paper_text
 from paperfeed.search.highlight import mark, match_pattern, snippet
-from paperfeed.search.hybrid import KEYWORD_WEIGHT, RRF_K, SEMANTIC_WEIGHT, reciprocal_rank_fusion
 from paperfeed.search.keyword import KeywordIndex
 from paperfeed.search.query import parse_user_query
+from paperfeed.search.rankers import KeywordRanker, Query, Ranker, embedding_of, rankers
+from paperfeed.search.spelling import Speller
 from paperfeed.search.vectors import VectorIndex
 from paperfeed.store import Store
 from paperfeed.store.papers import utcnow
@@ -51,14 +52,6 @@ from paperfeed.text import title_key
 MAX_PER_PAGE = 100
 DAY_PAGE_SIZE = 50
 MAX_PAGE = 500  # deep pagination is never useful and costs the index dearly
-# Rankings by meaning have no natural end: semantic search answers with this many nearest
-# papers at most, and hybrid search fuses this many from each of its two rankings.
-SEMANTIC_DEPTH = 200
-HYBRID_DEPTH = 100
-# A filtered semantic search scores every allowed paper exactly when the filters let through at
-# most this many (measured faster than the alternative at that size); with broader filters it
-# takes more nearest neighbours until enough of them pass the filters.
-FILTERED_EXACT_LIMIT = 20_000
 RELATED_DUPLICATE_SIMILARITY = 0.985  # nearer than this is the same paper under another record
 
 Progress = Callable[[int], None]
@@ -70,6 +63,7 @@ class PaperFeed:
         self.store = store or Store.open(self.settings.db_url)
         self.keyword = KeywordIndex(self.settings.index_dir / "keyword")
         self.vectors = VectorIndex(self.settings.index_dir / "vectors")
+        self.speller = Speller(self.keyword.vocabulary, self.keyword.knows)
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -152,43 +146,28 @@ class PaperFeed:
 
     # --- searching ------------------------------------------------------------------------------
 
+    @cached_property
+    def rankers(self) -> dict[str, Ranker]:
+        """Every search mode's ranker, by name (see paperfeed.search.rankers)."""
+        return rankers(self.keyword, self.vectors)
+
     def search(self, request: SearchRequest) -> ResultPage:
         """One page of papers for a query, in any mode (keyword, semantic, hybrid), with the same
         filters and pagination everywhere. An empty query lists the newest papers."""
         _check_paging(request.page, request.per_page)
-        if request.mode not in ("keyword", "semantic", "hybrid"):
+        ranker = self.rankers.get(request.mode)
+        if ranker is None:
             raise InvalidInput(
-                f"search mode {request.mode!r} is not available: use keyword, semantic or hybrid"
+                f"search mode {request.mode!r} is not available: use {', '.join(self.rankers)}"
             )
         started = time.perf_counter()
-        parsed = parse_user_query(request.query)
-        text = query_text(request.query)
-        newest_first = request.sort == "newest"
-        if request.mode == "keyword" or parsed.is_empty or not text:
-            hits = self.keyword.search(
-                parsed,
-                request.filters,
-                limit=request.per_page,
-                offset=request.offset,
-                newest_first=newest_first,
-            )
-            ranked, total = list(zip(hits.ids, hits.scores, strict=True)), hits.total
+        query = Query.of(request.query, embedding_of(lambda: self.embedder))
+        if query.is_empty or request.sort == "newest":
+            ranked, total = self._newest(ranker, query, request)
         else:
-            if request.mode == "semantic":
-                ranked = self._semantic(text, request.filters, SEMANTIC_DEPTH)
-            else:
-                keyword_hits = self.keyword.search(parsed, request.filters, limit=HYBRID_DEPTH)
-                semantic = self._semantic(text, request.filters, HYBRID_DEPTH)
-                ranked = reciprocal_rank_fusion(
-                    [keyword_hits.ids, [paper_id for paper_id, _ in semantic]],
-                    [KEYWORD_WEIGHT, SEMANTIC_WEIGHT],
-                    k=RRF_K,
-                )
-            if newest_first:
-                ranked = self._newest_first(ranked)
-            total = len(ranked)
-            ranked = ranked[request.offset : request.offset + request.per_page]
-        pattern = match_pattern(parsed.words)
+            ranking = ranker.rank(query, request.filters, limit=request.per_page, offset=request.offset)
+            ranked, total = ranking.scored, ranking.total
+        pattern = match_pattern(query.parsed.words)
         items = [
             RankedPaper(paper=paper, score=score, snippet_html=snippet(paper.abstract, pattern))
             for paper, score in self._papers(ranked)
@@ -200,7 +179,30 @@ class PaperFeed:
             per_page=request.per_page,
             ranking=request.mode,
             took_ms=(time.perf_counter() - started) * 1000,
+            suggestion=None if query.is_empty else self.speller.suggest(request.query),
         )
+
+    def _newest(
+        self, ranker: Ranker, query: Query, request: SearchRequest
+    ) -> tuple[list[tuple[int, float]], int]:
+        """The papers a query matches, newest first (every paper the filters allow when the
+        query is empty)."""
+        if query.is_empty or isinstance(ranker, KeywordRanker):
+            hits = self.keyword.search(
+                query.parsed,
+                request.filters,
+                limit=request.per_page,
+                offset=request.offset,
+                newest_first=True,
+            )
+            return list(zip(hits.ids, hits.scores, strict=True)), hits.total
+        matches = ranker.rank(query, request.filters, limit=MAX_PAGE * MAX_PER_PAGE).scored
+        score = dict(matches)
+        order = self.keyword.filter_matches(
+            SearchFilters(), among=list(score), limit=len(score), newest_first=True
+        ).ids
+        newest = [(paper_id, score[paper_id]) for paper_id in order if paper_id in score]
+        return newest[request.offset : request.offset + request.per_page], len(newest)
 
     def related(self, paper: Paper, limit: int = 10) -> ResultPage:
         """The papers nearest in meaning to `paper`: never the paper itself, nor its duplicates
@@ -230,39 +232,6 @@ class PaperFeed:
             ranking="related",
             took_ms=(time.perf_counter() - started) * 1000,
         )
-
-    def _semantic(self, text: str, filters: SearchFilters, depth: int) -> list[tuple[int, float]]:
-        """The `depth` papers nearest in meaning to `text` among those `filters` allow."""
-        vector = self.embedder.embed([text])[0]
-        if filters.is_empty():
-            ids, scores = self.vectors.search(vector, depth)
-            return list(zip(ids, scores, strict=True))
-        matching = self.keyword.filter_matches(filters, limit=1).total
-        size = len(self.vectors)
-        if matching == 0 or size == 0:
-            return []
-        if matching <= FILTERED_EXACT_LIMIT:
-            # Not too many papers pass: score each of them exactly.
-            allowed = self.keyword.filter_matches(filters, limit=matching).ids
-            ids, scores = self.vectors.search(vector, depth, among=allowed)
-            return list(zip(ids, scores, strict=True))
-        # Many pass: take nearest neighbours in proportion to what the filters let through,
-        # more until enough of them pass.
-        fetch = min(size, max(depth * 2, -(-depth * 2 * size // matching)))
-        while True:
-            ids, scores = self.vectors.search(vector, fetch)
-            passing = set(self.keyword.filter_matches(filters, among=ids, limit=len(ids)).ids)
-            kept = [(i, s) for i, s in zip(ids, scores, strict=True) if i in passing]
-            if len(kept) >= depth or fetch >= size:
-                return kept[:depth]
-            fetch = min(size, fetch * 4)
-
-    def _newest_first(self, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
-        score = dict(ranked)
-        order = self.keyword.filter_matches(
-            SearchFilters(), among=list(score), limit=len(score), newest_first=True
-        ).ids
-        return [(paper_id, score[paper_id]) for paper_id in order if paper_id in score]
 
     def _papers(self, ranked: list[tuple[int, float]]) -> list[tuple[Paper, float]]:
         """Visible papers for ranked ids, in rank order."""

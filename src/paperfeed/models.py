@@ -196,6 +196,7 @@ class ResultPage:
     per_page: int
     ranking: str  # "keyword", "semantic", "hybrid", "trending:week", "recommended", ...
     took_ms: float = 0.0
+    suggestion: str | None = None  # a search's query with misspelt words corrected ("did you mean")
 
     @property
     def pages(self) -> int:

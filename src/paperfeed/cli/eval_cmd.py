@@ -1,5 +1,7 @@
-"""`paperfeed eval QUERIES.jsonl`: how well each search mode finds the papers a query set
-names as relevant (MRR@10, nDCG@10, Recall@10, Recall@100)."""
+"""`paperfeed eval [QUERIES.jsonl]`: how well each search mode finds the papers a query set
+names as relevant (MRR@10, nDCG@10, Recall@10, Recall@100), per kind of query and overall.
+Reports the test half unless told otherwise; `--tune` chooses fusion settings on the tuning half
+and never reads the test half."""
 
 from __future__ import annotations
 
@@ -11,18 +13,35 @@ from rich.table import Table
 
 from paperfeed.cli.common import console, open_core
 from paperfeed.errors import InvalidInput
-from paperfeed.search.evaluation import MODES, evaluate, load_queries, tune_fusion
+from paperfeed.search.evaluation import (
+    MODES,
+    Scores,
+    evaluate,
+    load_queries,
+    of_split,
+    related_precision,
+    similarity_floor,
+    tune_fusion,
+)
 
+DEFAULT_QUERIES = Path("eval") / "queries.jsonl"
 TUNING_ROWS = 10
+METRICS = ("MRR@10", "nDCG@10", "Recall@10", "Recall@100")
 
 
 def eval_command(
     queries_file: Annotated[
-        Path, typer.Argument(help='JSONL, one {"query": ..., "relevant": [titles or ids]} a line.')
-    ],
+        Path,
+        typer.Argument(help='JSONL, one {"query", "kind", "split", "relevant": [titles or ids]} a line.'),
+    ] = DEFAULT_QUERIES,
     modes: Annotated[str, typer.Option(help="Comma-separated modes to compare.")] = ",".join(MODES),
+    split: Annotated[str, typer.Option(help="Which half to score: test, tune or all.")] = "test",
     tune: Annotated[
-        bool, typer.Option("--tune", help="Also score hybrid fusion settings (k, weights).")
+        bool,
+        typer.Option("--tune", help="Choose hybrid fusion settings and the similarity floor on the tuning half."),
+    ] = False,
+    related: Annotated[
+        bool, typer.Option("--related", help="Also measure related papers (precision@10 of topic-mates).")
     ] = False,
     database_url: Annotated[str | None, typer.Option(help="Database URL.")] = None,
 ) -> None:
@@ -31,38 +50,67 @@ def eval_command(
     unknown = [m for m in chosen if m not in MODES]
     if unknown or not chosen:
         raise InvalidInput(f"unknown mode {', '.join(unknown) or '(none)'}: choose from {', '.join(MODES)}")
-    queries = load_queries(queries_file)
+    all_queries = load_queries(queries_file)
     core = open_core(database_url)
     core.sync_indexes()
-    result = evaluate(core, queries, chosen, path=str(queries_file))
-    table = Table(title=f"{len(queries)} queries · {queries_file.name}", title_justify="left")
-    table.add_column("mode")
-    for metric in ("MRR@10", "nDCG@10", "Recall@10", "Recall@100", "ms/query"):
-        table.add_column(metric, justify="right")
-    for mode, scores in result.by_mode.items():
-        table.add_row(mode, *(f"{value:.3f}" for value in scores.as_dict().values()), f"{scores.mean_ms:.1f}")
-    console.print(table)
     if tune:
-        trials = tune_fusion(core, queries, path=str(queries_file))
-        tuning = Table(title="hybrid: reciprocal rank fusion settings, best first", title_justify="left")
-        for column in (
-            "k",
-            "keyword weight",
-            "semantic weight",
-            "MRR@10",
-            "nDCG@10",
-            "Recall@10",
-            "Recall@100",
-        ):
-            tuning.add_column(column, justify="right")
-        for trial in trials[:TUNING_ROWS]:
-            tuning.add_row(
-                f"{trial.k:g}",
-                f"{trial.keyword_weight:g}",
-                f"{trial.semantic_weight:g}",
-                *(f"{value:.3f}" for value in trial.scores.as_dict().values()),
-            )
-        console.print(tuning)
+        _print_tuning(core, all_queries, str(queries_file))
+        return
+    queries = of_split(all_queries, split)
+    result = evaluate(core, queries, chosen, path=str(queries_file))
+    table = Table(
+        title=f"{len(queries)} queries · {queries_file.name} · {split} half", title_justify="left"
+    )
+    table.add_column("mode")
+    table.add_column("kind (queries)")
+    for metric in (*METRICS, "ms"):
+        table.add_column(metric, justify="right")
+    for mode, overall in result.by_mode.items():
+        kinds = result.by_kind[mode]
+        for kind, scores in kinds.items():
+            if len(kinds) > 1:
+                table.add_row(mode, f"{kind} ({scores.queries})", *_cells(scores), "")
+        table.add_row(
+            mode, f"all ({overall.queries})", *_cells(overall), f"{overall.mean_ms:.0f}", end_section=True
+        )
+    console.print(table)
+    if related:
+        precision = related_precision(core, queries, path=str(queries_file))
+        console.print(f"related papers: precision@10 of topic-mates {precision:.3f}")
+
+
+def _cells(scores: Scores) -> list[str]:
+    return [f"{value:.3f}" for value in scores.as_dict().values()]
+
+
+def _print_tuning(core, queries, path: str) -> None:
+    tuning = of_split(queries, "tune")
+    trials = tune_fusion(core, queries, path=path)
+    table = Table(
+        title=f"hybrid fusion on the tuning half ({len(tuning)} queries), best first",
+        title_justify="left",
+    )
+    kinds = list(trials[0].kinds) if trials else []
+    for column in ("short w", "≤ words", "long w", "≥ words", "MRR@10", "nDCG@10", *kinds):
+        table.add_column(column, justify="right")
+    for trial in trials[:TUNING_ROWS]:
+        fusion = trial.fusion
+        table.add_row(
+            f"{fusion.short_weight:g}",
+            str(fusion.short_words),
+            f"{fusion.long_weight:g}",
+            str(fusion.long_words),
+            f"{trial.scores.mrr_10:.3f}",
+            f"{trial.scores.ndcg_10:.3f}",
+            *(f"{s.mrr_10:.3f}/{s.ndcg_10:.3f}" for s in trial.kinds.values()),
+        )
+    console.print(table)
+    console.print("per kind: MRR@10 / nDCG@10")
+    floor = similarity_floor(core, queries, path=path)
+    console.print(
+        f"similarity floor: the least similar relevant paper in any tuning query's first 100 "
+        f"semantic results has cosine {floor:.3f}"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -72,6 +72,8 @@ def search_command(
             f"{item.score:.2f}",
         )
     console.print(table)
+    if result.suggestion:
+        console.print(f"Did you mean: {result.suggestion}", markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

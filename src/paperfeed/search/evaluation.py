@@ -1,30 +1,42 @@
 """Retrieval evaluation: rank a set of queries with known relevant papers in each search mode
-and score the rankings (MRR@10, nDCG@10, Recall@10 and Recall@100, binary relevance).
+and score the rankings (MRR@10, nDCG@10, Recall@10 and Recall@100, binary relevance), for each
+kind of query and overall.
 
-A query file has one JSON object per line: {"query": "...", "relevant": ["title or id", ...]}.
+A query file has one JSON object per line:
+
+    {"query": "...", "kind": "known-item", "split": "tune", "relevant": ["title or id", ...]}
+
+`kind` is what the query tests (KINDS: a description of one paper in other words, a topic with
+every relevant paper judged, an exact term with every paper containing it); `split` puts it in
+the tuning half (constants are chosen on it, `tune_fusion` reads nothing else) or the test half
+(reported). Both are optional: a line without them is of kind "other", in the test half.
 Relevant papers are named by any id `paperfeed` resolves (arXiv id, key, DOI) or by title,
 matched after normalisation (case, accents, punctuation and spacing ignored).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from paperfeed.errors import InvalidInput
-from paperfeed.models import SearchRequest
-from paperfeed.search.hybrid import reciprocal_rank_fusion
+from paperfeed.models import SearchFilters, SearchRequest
+from paperfeed.search.hybrid import Fusion, fuse
+from paperfeed.search.rankers import HybridRanker, Query, SemanticRanker, embedding_of
 from paperfeed.text import title_key
 
 if TYPE_CHECKING:
     from paperfeed.core import PaperFeed
 
 MODES = ("keyword", "semantic", "hybrid")
+KINDS = ("known-item", "topic", "exact")
+SPLITS = ("tune", "test")
 DEPTH = 100  # ranks looked at: Recall@100 needs the first hundred
 
 
@@ -33,6 +45,8 @@ class EvalQuery:
     query: str
     relevant: list[str]
     line: int = 0
+    kind: str = "other"
+    split: str = "test"
 
 
 @dataclass(slots=True)
@@ -55,7 +69,8 @@ class Scores:
 
 @dataclass(slots=True)
 class Evaluation:
-    by_mode: dict[str, Scores] = field(default_factory=dict)
+    by_mode: dict[str, Scores] = field(default_factory=dict)  # every query
+    by_kind: dict[str, dict[str, Scores]] = field(default_factory=dict)  # mode -> kind -> scores
 
 
 # --- metrics ------------------------------------------------------------------------------------
@@ -119,10 +134,27 @@ def load_queries(path: Path) -> list[EvalQuery]:
             raise InvalidInput(f'{path}:{number}: needs a non-empty "query" string')
         if not isinstance(relevant, list) or not relevant or not all(isinstance(r, str) for r in relevant):
             raise InvalidInput(f'{path}:{number}: needs "relevant", a non-empty list of titles or ids')
-        queries.append(EvalQuery(query=query, relevant=relevant, line=number))
+        kind, split = item.get("kind", "other"), item.get("split", "test")
+        if kind not in (*KINDS, "other"):
+            raise InvalidInput(f"{path}:{number}: unknown kind {kind!r}: use one of {', '.join(KINDS)}")
+        if split not in SPLITS:
+            raise InvalidInput(f"{path}:{number}: unknown split {split!r}: use tune or test")
+        queries.append(EvalQuery(query=query, relevant=relevant, line=number, kind=kind, split=split))
     if not queries:
         raise InvalidInput(f"{path}: no queries")
     return queries
+
+
+def of_split(queries: Sequence[EvalQuery], split: str) -> list[EvalQuery]:
+    """The queries of one half ("tune" or "test"), or all of them ("all")."""
+    if split == "all":
+        return list(queries)
+    if split not in SPLITS:
+        raise InvalidInput(f"unknown split {split!r}: use tune, test or all")
+    chosen = [q for q in queries if q.split == split]
+    if not chosen:
+        raise InvalidInput(f"no queries in the {split} half")
+    return chosen
 
 
 def resolve_relevant(core: PaperFeed, queries: Sequence[EvalQuery], path: Path | str = "") -> list[set[int]]:
@@ -173,42 +205,98 @@ def evaluate(
             raise InvalidInput(f"unknown mode {mode!r}: choose from {', '.join(MODES)}")
         started = time.perf_counter()
         rankings = [rank(core, q.query, mode) for q in queries]
-        scores = score_rankings(rankings, relevant)
-        scores.mean_ms = (time.perf_counter() - started) * 1000 / len(queries)
-        evaluation.by_mode[mode] = scores
+        mean_ms = (time.perf_counter() - started) * 1000 / len(queries)
+        evaluation.by_mode[mode] = score_rankings(rankings, relevant)
+        evaluation.by_mode[mode].mean_ms = mean_ms
+        evaluation.by_kind[mode] = by_kind(queries, rankings, relevant)
     return evaluation
+
+
+def by_kind(
+    queries: Sequence[EvalQuery], rankings: Sequence[Sequence[int]], relevant: Sequence[set[int]]
+) -> dict[str, Scores]:
+    """Scores of each kind of query present, in KINDS order."""
+    kinds = [k for k in (*KINDS, "other") if any(q.kind == k for q in queries)]
+    out = {}
+    for kind in kinds:
+        rows = [i for i, q in enumerate(queries) if q.kind == kind]
+        out[kind] = score_rankings([rankings[i] for i in rows], [relevant[i] for i in rows])
+    return out
 
 
 @dataclass(slots=True)
 class FusionTrial:
-    k: float
-    keyword_weight: float
-    semantic_weight: float
+    fusion: Fusion
     scores: Scores
+    kinds: dict[str, Scores]
 
 
-def tune_fusion(
-    core: PaperFeed,
-    queries: Sequence[EvalQuery],
-    *,
-    ks: Sequence[float] = (2, 5, 10, 20, 40, 60),
-    semantic_weights: Sequence[float] = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0),
-    path: str = "",
-) -> list[FusionTrial]:
-    """Every (k, weight) pair of reciprocal rank fusion scored on the queries, best first (by
-    nDCG@10, then MRR@10); the keyword ranking's weight stays 1."""
-    from paperfeed.core import HYBRID_DEPTH
+# The grid `tune_fusion` searches: semantic weights for short and long queries, and where each
+# ends (in query words).
+WEIGHTS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+SHORT_WORDS = (1, 2, 3)
+LONG_WORDS = (6, 10, 14, 20)
 
-    relevant = resolve_relevant(core, queries, path)
-    keyword = [rank(core, q.query, "keyword", HYBRID_DEPTH) for q in queries]
-    semantic = [rank(core, q.query, "semantic", HYBRID_DEPTH) for q in queries]
+
+def tune_fusion(core: PaperFeed, queries: Sequence[EvalQuery], *, path: str = "") -> list[FusionTrial]:
+    """Every fusion setting of the grid scored on the tuning half of `queries` (the test half is
+    never read), best first by nDCG@10, then MRR@10."""
+    tuning = of_split(queries, "tune")
+    relevant = resolve_relevant(core, tuning, path)
+    hybrid = core.rankers["hybrid"]
+    assert isinstance(hybrid, HybridRanker)
+    embed = embedding_of(lambda: core.embedder)
+    parsed = [Query.of(q.query, embed) for q in tuning]
+    candidates = [hybrid.candidates(query, SearchFilters()) for query in parsed]
     trials = []
-    for k in ks:
-        for weight in semantic_weights:
-            fused = [
-                [paper_id for paper_id, _ in reciprocal_rank_fusion([kw, sem], [1.0, weight], k=k)]
-                for kw, sem in zip(keyword, semantic, strict=True)
-            ]
-            trials.append(FusionTrial(k, 1.0, weight, score_rankings(fused, relevant)))
+    for short_weight, long_weight, short_words, long_words in itertools.product(
+        WEIGHTS, WEIGHTS, SHORT_WORDS, LONG_WORDS
+    ):
+        fusion = replace(
+            hybrid.fusion,
+            short_weight=short_weight,
+            long_weight=long_weight,
+            short_words=short_words,
+            long_words=long_words,
+        )
+        rankings = [
+            [paper_id for paper_id, _ in fuse(keyword, semantic, query.length, fusion)]
+            for (keyword, semantic), query in zip(candidates, parsed, strict=True)
+        ]
+        trials.append(
+            FusionTrial(fusion, score_rankings(rankings, relevant), by_kind(tuning, rankings, relevant))
+        )
     trials.sort(key=lambda t: (-t.scores.ndcg_10, -t.scores.mrr_10))
     return trials
+
+
+def similarity_floor(core: PaperFeed, queries: Sequence[EvalQuery], *, path: str = "") -> float:
+    """The lowest cosine similarity of a relevant paper among the first DEPTH semantic results
+    of any tuning-half query: a floor at or below it drops no relevant paper the ranking finds."""
+    tuning = of_split(queries, "tune")
+    relevant = resolve_relevant(core, tuning, path)
+    semantic = core.rankers["semantic"]
+    assert isinstance(semantic, SemanticRanker)
+    embed = embedding_of(lambda: core.embedder)
+    lowest = 1.0
+    for query, wanted in zip(tuning, relevant, strict=True):
+        nearest = semantic.nearest(Query.of(query.query, embed).vector, SearchFilters(), DEPTH)
+        lowest = min([lowest, *(score for paper_id, score in nearest if paper_id in wanted)])
+    return lowest
+
+
+def related_precision(core: PaperFeed, queries: Sequence[EvalQuery], *, path: str = "", k: int = 10) -> float:
+    """Of each topic query's relevant papers, the share of its `k` related papers that are
+    relevant to the same topic query (its topic-mates), averaged over papers."""
+    topics = [q for q in queries if q.kind == "topic"]
+    if not topics:
+        raise InvalidInput("no topic queries to measure related papers on")
+    mates: dict[int, set[int]] = {}
+    for wanted in resolve_relevant(core, topics, path):
+        for paper_id in wanted:
+            mates.setdefault(paper_id, set()).update(wanted - {paper_id})
+    precisions = []
+    for paper_id, others in mates.items():
+        related = core.related(core.store.papers.get(paper_id), limit=k)
+        precisions.append(sum(item.paper.id in others for item in related.items) / k)
+    return sum(precisions) / len(precisions)

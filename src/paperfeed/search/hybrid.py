@@ -1,26 +1,102 @@
-"""Hybrid ranking: keyword and semantic rankings fused by weighted reciprocal rank fusion.
+"""Hybrid ranking: keyword (BM25) and semantic (cosine) scores fused into one.
 
-RRF scores a paper by sum(weight / (k + rank)) over the rankings it appears in, so it needs no
-calibration between BM25 scores and cosine similarities. The constants were tuned on the
-development set (eval/dev_queries.jsonl, 62 queries, `paperfeed eval --tune`, int8 embedder):
-every k from 2 to 10 with equal weights lands within 0.01 nDCG@10 of the best (0.898 at k=2);
-k=5 sits in the middle of that plateau rather than at its edge, where it would be most likely
-fitted to these queries. Larger k (20, 60) score lower; unequal weights gain nothing beyond noise.
+Each ranking's scores are put on a common scale where its best paper scores 1:
+
+    keyword_norm  = bm25 / best_bm25                          (any paper matching a word is > 0)
+    semantic_norm = (cos - floor) / (best_cos - floor), or 0 below the similarity floor
+
+and a paper one ranking did not return scores 0 there. The fused score is a weighted sum:
+
+    fused = (1 - w) * keyword_norm + w * semantic_norm
+
+Dividing BM25 by its best score, rather than min-max scaling it, keeps every paper that
+contains the query's words above zero: for a rare term ("RadixAttention") the third and last
+paper containing it still ranks above papers that merely resemble it in meaning.
+
+with the semantic weight `w` depending on what the query looks like: a lone acronym or name
+("GRPO", "SWE-bench") is a keyword matter, a sentence-long description a semantic one, so `w`
+rises with the number of query words from `short_weight` (at `short_words` words or fewer) to
+`long_weight` (at `long_words` or more), linearly in between.
+
+Unlike reciprocal rank fusion, this keeps how far ahead a ranking's best papers are. Every
+constant below was chosen on the tuning half of eval/queries.jsonl (`paperfeed eval --tune`);
+README.md reports the test half.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-RRF_K = 5
-KEYWORD_WEIGHT = 1.0
-SEMANTIC_WEIGHT = 1.0
+RRF_K = 60
+# Cosine similarity below which a paper is no semantic match at all (all-MiniLM-L6-v2 puts
+# unrelated texts near 0): see `paperfeed eval --tune`, which prints the least similar relevant
+# paper of the tuning half, and tests/test_search_quality.py for nonsense queries.
+SEMANTIC_FLOOR = 0.15
+# The floor for a query none of whose words occurs in any paper: gibberish ("xyzzyqwertyplugh")
+# reaches 0.25-0.3 with some paper through its subword pieces; a real description rarely
+# shares no word with its paper.
+UNKNOWN_WORDS_FLOOR = 0.4
+
+
+@dataclass(frozen=True, slots=True)
+class Fusion:
+    short_weight: float = 0.5
+    long_weight: float = 0.5
+    short_words: int = 2
+    long_words: int = 12
+    semantic_floor: float = SEMANTIC_FLOOR
+
+    def semantic_weight(self, words: int) -> float:
+        if words <= self.short_words:
+            return self.short_weight
+        if words >= self.long_words:
+            return self.long_weight
+        share = (words - self.short_words) / (self.long_words - self.short_words)
+        return self.short_weight + (self.long_weight - self.short_weight) * share
+
+
+DEFAULT_FUSION = Fusion()
+
+
+def _scaled(scored: Sequence[tuple[int, float]], floor: float = 0.0) -> dict[int, float]:
+    """Scores mapped to (score - floor) / (best - floor), those at or below the floor left out."""
+    if not scored:
+        return {}
+    span = max(score for _, score in scored) - floor
+    if span <= 0:
+        return {}
+    return {paper_id: (score - floor) / span for paper_id, score in scored if score > floor}
+
+
+def fuse(
+    keyword: Sequence[tuple[int, float]],
+    semantic: Sequence[tuple[int, float]],
+    query_words: int,
+    fusion: Fusion = DEFAULT_FUSION,
+) -> list[tuple[int, float]]:
+    """Papers of both rankings, best first by fused score, for a query of `query_words` words
+    (as typed, split at spaces). A paper is a candidate when it matched a query word or is more
+    than `semantic_floor` similar; ties go to the keyword rank."""
+    weight = fusion.semantic_weight(query_words)
+    keyword_norm = _scaled(keyword)
+    semantic_norm = _scaled(semantic, fusion.semantic_floor)
+    candidates = list(keyword_norm)
+    seen = set(candidates)
+    candidates += [paper_id for paper_id in semantic_norm if paper_id not in seen]
+    fused = {
+        paper_id: (1 - weight) * keyword_norm.get(paper_id, 0.0) + weight * semantic_norm.get(paper_id, 0.0)
+        for paper_id in candidates
+    }
+    order = {paper_id: rank for rank, paper_id in enumerate(candidates)}
+    ranked = sorted(candidates, key=lambda paper_id: (-fused[paper_id], order[paper_id]))
+    return [(paper_id, fused[paper_id]) for paper_id in ranked]
 
 
 def reciprocal_rank_fusion(
     rankings: Sequence[Sequence[int]], weights: Sequence[float], *, k: float = RRF_K
 ) -> list[tuple[int, float]]:
-    """Ids of every ranking, fused best first, with their fused scores. Ties go to the paper
+    """Ids of every ranking, fused best first by sum(weight / (k + rank)). Ties go to the paper
     ranked best anywhere, then to the earlier ranking."""
     scores: dict[int, float] = {}
     best: dict[int, tuple[int, int]] = {}

@@ -1,5 +1,10 @@
 """BM25 keyword search over title, abstract and authors, with a tantivy index on disk.
 
+Title and abstract share one field, the title written twice (TITLE_REPEATS): BM25 then weighs
+a title word like two abstract words, against one length norm. Separate fields with a title
+boost score far worse on queries that describe a paper in other words (a short title field
+makes any title hit dominate); see eval/README.md for the measurement.
+
 The index is derived data: it holds paper ids, not papers. `sync` brings it up to date
 from the store incrementally (papers changed since the last sync) and rebuilds it when it
 is missing, from another version, or was built from a different database.
@@ -13,6 +18,7 @@ import logging
 import shutil
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,13 +27,15 @@ import sqlalchemy as sa
 import tantivy
 
 from paperfeed.models import Paper, SearchFilters
-from paperfeed.search.query import ParsedQuery, author_phrase
+from paperfeed.search.query import ParsedQuery, author_phrase, parse_user_query
+from paperfeed.search.spelling import VOCABULARY_FILE, Vocabulary
 from paperfeed.store import Store
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-FIELD_BOOSTS = {"title": 3.0, "abstract": 1.0, "authors": 1.5}
+SCHEMA_VERSION = 2
+TITLE_REPEATS = 2
+FIELD_BOOSTS = {"text": 1.0, "authors": 1.0}
 STATE_FILE = "paperfeed-state.json"
 INDEXED_COLUMNS = ("title", "abstract", "authors", "categories", "published", "listed_on", "has_code")
 # Re-read rows changed shortly before the last sync: a transaction that started earlier may
@@ -39,8 +47,7 @@ RELOAD_EVERY_S = 1.0
 def _build_schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_integer_field("id", stored=True, indexed=True, fast=True)
-    builder.add_text_field("title", tokenizer_name="en_stem")
-    builder.add_text_field("abstract", tokenizer_name="en_stem")
+    builder.add_text_field("text", tokenizer_name="en_stem")  # title (repeated) + abstract
     builder.add_text_field("authors", tokenizer_name="default")
     builder.add_text_field("categories", tokenizer_name="raw")
     builder.add_integer_field("published", indexed=True, fast=True)  # yyyymmdd
@@ -66,6 +73,7 @@ class KeywordIndex:
         self._index: tantivy.Index | None = None
         self._last_reload = 0.0
         self._lock = threading.Lock()
+        self.vocabulary = Vocabulary(self.path / VOCABULARY_FILE)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -96,7 +104,11 @@ class KeywordIndex:
         with self._lock:
             state = self._state()
             instance = store.instance_id()
-            rebuild = state.get("schema") != SCHEMA_VERSION or state.get("instance") != instance
+            rebuild = (
+                state.get("schema") != SCHEMA_VERSION
+                or state.get("instance") != instance
+                or not self.vocabulary.path.exists()
+            )
             index = self._open(fresh=rebuild)
             since = None if rebuild else _parse_time(state.get("watermark"))
             try:
@@ -106,6 +118,9 @@ class KeywordIndex:
                 return 0
             sync_started = _utcnow()
             count = 0
+            # Word counts for spelling suggestions; an incremental sync adds the changed papers'
+            # words again, which only makes frequent words look a little more frequent.
+            words = Counter() if rebuild else self.vocabulary.load()
             try:
                 changed = store.papers.changed_since(
                     since - SYNC_OVERLAP if since else None, columns=INDEXED_COLUMNS
@@ -116,6 +131,7 @@ class KeywordIndex:
                             writer.delete_documents_by_term("id", paper.id)
                         if not paper.hidden:
                             writer.add_document(self._document(paper))
+                            Vocabulary.count((paper.title, paper.abstract or ""), words)
                     count += len(chunk)
                     if progress:
                         progress(len(chunk))
@@ -124,6 +140,8 @@ class KeywordIndex:
             except BaseException:
                 writer.rollback()
                 raise
+            if count or rebuild:
+                self.vocabulary.save(words)
             self._write_state(
                 {"schema": SCHEMA_VERSION, "instance": instance, "watermark": sync_started.isoformat()}
             )
@@ -140,13 +158,17 @@ class KeywordIndex:
     def _document(self, paper: Paper | sa.Row) -> tantivy.Document:
         return tantivy.Document(
             id=paper.id,
-            title=paper.title,
-            abstract=paper.abstract,
+            text=[paper.title] * TITLE_REPEATS + [paper.abstract or ""],
             authors=" ; ".join(paper.authors),
             categories=paper.categories,
             published=day_number(paper.published or paper.listed_on),
             has_code=int(paper.has_code),
         )
+
+    def knows(self, word: str) -> bool:
+        """Whether any paper contains `word` (after stemming, as searches match it)."""
+        parsed = parse_user_query(word)
+        return not parsed.is_empty and self.search(parsed, SearchFilters(), limit=1).total > 0
 
     def doc_count(self) -> int:
         self._maybe_reload(force=True)

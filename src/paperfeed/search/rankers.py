@@ -1,0 +1,203 @@
+"""The search modes as rankers of one protocol: each takes a query and filters and answers with
+scored paper ids, best first, and how many papers match. `PaperFeed.search` picks one by name
+and turns its answer into a `ResultPage`; nothing else needs to know which mode ran.
+
+- `KeywordRanker`: BM25 in the tantivy index (every paper matching a query word counts).
+- `SemanticRanker`: nearest papers by embedding, only those above a similarity floor.
+- `HybridRanker`: both, fused by calibrated scores (see `paperfeed.search.hybrid`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+import numpy as np
+
+from paperfeed.models import SearchFilters
+from paperfeed.search.embeddings import Embedder, model_words, query_text
+from paperfeed.search.hybrid import DEFAULT_FUSION, SEMANTIC_FLOOR, UNKNOWN_WORDS_FLOOR, Fusion, fuse
+from paperfeed.search.keyword import KeywordIndex
+from paperfeed.search.query import ParsedQuery, parse_user_query
+from paperfeed.search.vectors import VectorIndex
+
+# Rankings by meaning have no natural end: semantic search looks at this many nearest papers
+# at most, and hybrid search fuses this many from each of its two rankings.
+SEMANTIC_DEPTH = 200
+HYBRID_DEPTH = 100
+# A filtered semantic search scores every allowed paper exactly when the filters let through at
+# most this many (measured faster than the alternative at that size); with broader filters it
+# takes more nearest neighbours until enough of them pass the filters.
+FILTERED_EXACT_LIMIT = 20_000
+
+
+@dataclass(slots=True)
+class Query:
+    """What the user typed, parsed once for every ranker: words for BM25, text to embed, and
+    its embedding, computed at most once however many rankers ask."""
+
+    raw: str
+    parsed: ParsedQuery
+    meaning: str
+    _embed: Callable[[str], np.ndarray] | None = None
+    _vector: np.ndarray | None = field(default=None, repr=False)
+    has_known_words: bool | None = None  # whether any paper contains one of its words
+
+    @classmethod
+    def of(cls, raw: str, embed: Callable[[str], np.ndarray] | None = None) -> Query:
+        return cls(raw=raw, parsed=parse_user_query(raw), meaning=query_text(raw), _embed=embed)
+
+    @property
+    def length(self) -> int:
+        """Words as typed (split at spaces): "SWE-bench" is one, a description many."""
+        return len(self.meaning.split())
+
+    @property
+    def is_empty(self) -> bool:
+        return self.parsed.is_empty or not self.meaning
+
+    @property
+    def vector(self) -> np.ndarray:
+        if self._vector is None:
+            if self._embed is None:
+                raise RuntimeError("this query has no embedder")
+            self._vector = self._embed(self.meaning)
+        return self._vector
+
+
+@dataclass(slots=True)
+class Ranking:
+    """Scored paper ids, best first (one page of them, or the whole ranking), and the number of
+    papers that match in all."""
+
+    scored: list[tuple[int, float]]
+    total: int
+
+
+class Ranker(Protocol):
+    name: str
+
+    def rank(self, query: Query, filters: SearchFilters, *, limit: int, offset: int = 0) -> Ranking:
+        """The papers ranked `offset` to `offset + limit` for `query` among those `filters` allow."""
+        ...
+
+
+class KeywordRanker:
+    name = "keyword"
+
+    def __init__(self, index: KeywordIndex) -> None:
+        self.index = index
+
+    def rank(self, query: Query, filters: SearchFilters, *, limit: int, offset: int = 0) -> Ranking:
+        hits = self.index.search(query.parsed, filters, limit=limit, offset=offset)
+        return Ranking(list(zip(hits.ids, hits.scores, strict=True)), hits.total)
+
+
+class SemanticRanker:
+    name = "semantic"
+
+    def __init__(
+        self,
+        vectors: VectorIndex,
+        keyword: KeywordIndex,
+        *,
+        depth: int = SEMANTIC_DEPTH,
+        floor: float = SEMANTIC_FLOOR,
+        lexicon: Callable[[], frozenset[str]] = model_words,
+    ) -> None:
+        self.vectors = vectors
+        self.keyword = keyword  # applies filters exactly as keyword search does
+        self.depth = depth
+        self.floor = floor
+        self.lexicon = lexicon  # words the embedding model knows whole
+
+    def rank(self, query: Query, filters: SearchFilters, *, limit: int, offset: int = 0) -> Ranking:
+        floor = self.floor_for(query)
+        nearest = [(i, s) for i, s in self.nearest(query.vector, filters, self.depth) if s > floor]
+        return Ranking(nearest[offset : offset + limit], len(nearest))
+
+    def floor_for(self, query: Query) -> float:
+        """The similarity a paper needs. A query with no word that a paper contains or that the
+        model knows whole (gibberish, or every word misspelt) resembles papers only by accident
+        of its subword pieces, so it needs a far higher similarity to count."""
+        if query.has_known_words is None:
+            lexicon = self.lexicon()
+            query.has_known_words = any(word in lexicon for word in query.parsed.words) or (
+                self.keyword.search(query.parsed, SearchFilters(), limit=1).total > 0
+            )
+        return self.floor if query.has_known_words else UNKNOWN_WORDS_FLOOR
+
+    def nearest(self, vector: np.ndarray, filters: SearchFilters, depth: int) -> list[tuple[int, float]]:
+        """The `depth` papers nearest in meaning to `vector` among those `filters` allow."""
+        if filters.is_empty():
+            ids, scores = self.vectors.search(vector, depth)
+            return list(zip(ids, scores, strict=True))
+        matching = self.keyword.filter_matches(filters, limit=1).total
+        size = len(self.vectors)
+        if matching == 0 or size == 0:
+            return []
+        if matching <= FILTERED_EXACT_LIMIT:
+            # Not too many papers pass: score each of them exactly.
+            allowed = self.keyword.filter_matches(filters, limit=matching).ids
+            ids, scores = self.vectors.search(vector, depth, among=allowed)
+            return list(zip(ids, scores, strict=True))
+        # Many pass: take nearest neighbours in proportion to what the filters let through,
+        # more until enough of them pass.
+        fetch = min(size, max(depth * 2, -(-depth * 2 * size // matching)))
+        while True:
+            ids, scores = self.vectors.search(vector, fetch)
+            passing = set(self.keyword.filter_matches(filters, among=ids, limit=len(ids)).ids)
+            kept = [(i, s) for i, s in zip(ids, scores, strict=True) if i in passing]
+            if len(kept) >= depth or fetch >= size:
+                return kept[:depth]
+            fetch = min(size, fetch * 4)
+
+
+class HybridRanker:
+    name = "hybrid"
+
+    def __init__(
+        self,
+        keyword: KeywordRanker,
+        semantic: SemanticRanker,
+        *,
+        depth: int = HYBRID_DEPTH,
+        fusion: Fusion = DEFAULT_FUSION,
+    ) -> None:
+        self.keyword = keyword
+        self.semantic = semantic
+        self.depth = depth
+        self.fusion = fusion
+
+    def candidates(
+        self, query: Query, filters: SearchFilters
+    ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+        """Each ranking's first `depth` papers: what fusion combines."""
+        keyword = self.keyword.rank(query, filters, limit=self.depth).scored
+        semantic = self.semantic.nearest(query.vector, filters, self.depth)
+        return keyword, semantic
+
+    def rank(self, query: Query, filters: SearchFilters, *, limit: int, offset: int = 0) -> Ranking:
+        keyword, semantic = self.candidates(query, filters)
+        if keyword:
+            query.has_known_words = True
+        fusion = replace(self.fusion, semantic_floor=self.semantic.floor_for(query))
+        fused = fuse(keyword, semantic, query.length, fusion)
+        return Ranking(fused[offset : offset + limit], len(fused))
+
+
+def rankers(keyword: KeywordIndex, vectors: VectorIndex) -> dict[str, Ranker]:
+    """Every search mode by name."""
+    keyword_ranker = KeywordRanker(keyword)
+    semantic_ranker = SemanticRanker(vectors, keyword)
+    return {
+        "keyword": keyword_ranker,
+        "semantic": semantic_ranker,
+        "hybrid": HybridRanker(keyword_ranker, semantic_ranker),
+    }
+
+
+def embedding_of(embedder: Callable[[], Embedder]) -> Callable[[str], np.ndarray]:
+    """A query-embedding function that loads the embedder only when first needed."""
+    return lambda text: embedder().embed([text])[0]

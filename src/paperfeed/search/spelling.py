@@ -1,0 +1,105 @@
+""""Did you mean": spelling suggestions from the words of the store's own papers.
+
+The vocabulary (each word of titles and abstracts with the number of papers using it, the
+MAX_VOCABULARY most frequent) is derived data kept beside the keyword index and updated by the
+same sync. A query word no paper contains is replaced by the most frequent vocabulary word
+within two edits (SymSpell, Damerau-Levenshtein: "cahcing" is one transposition from
+"caching"); words some paper contains stay as typed, however rare.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from symspellpy import SymSpell, Verbosity
+
+log = logging.getLogger(__name__)
+
+VOCABULARY_FILE = "vocabulary.json"
+MAX_VOCABULARY = 60_000  # most frequent words kept: bounds memory (SymSpell keeps their deletes)
+MAX_EDITS = 2
+MIN_WORD = 3  # shorter words are too ambiguous to correct
+_WORD_RE = re.compile(rf"[^\W\d_]{{{MIN_WORD},}}", re.UNICODE)
+
+
+def words_of(text: str) -> list[str]:
+    return [w.lower() for w in _WORD_RE.findall(text or "")]
+
+
+class Vocabulary:
+    """Word → number of papers using it, on disk as JSON (written atomically)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def load(self) -> Counter[str]:
+        try:
+            return Counter(json.loads(self.path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return Counter()
+
+    def save(self, counts: Counter[str]) -> None:
+        kept = dict(counts.most_common(MAX_VOCABULARY))
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(kept), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+    @staticmethod
+    def count(texts: Iterable[str], into: Counter[str]) -> None:
+        for text in texts:
+            into.update(set(words_of(text)))
+
+
+class Speller:
+    def __init__(self, vocabulary: Vocabulary, knows: Callable[[str], bool]) -> None:
+        self.vocabulary = vocabulary
+        self.knows = knows  # whether any paper contains a word
+        self._symspell: SymSpell | None = None
+        self._loaded_mtime: float | None = None
+        self._lock = threading.Lock()
+
+    def _current(self) -> SymSpell | None:
+        try:
+            mtime = self.vocabulary.path.stat().st_mtime
+        except OSError:
+            return None
+        with self._lock:
+            if self._symspell is None or mtime != self._loaded_mtime:
+                counts = self.vocabulary.load()
+                symspell = SymSpell(max_dictionary_edit_distance=MAX_EDITS, prefix_length=7)
+                for word, count in counts.items():
+                    symspell.create_dictionary_entry(word, count)
+                self._symspell, self._loaded_mtime = symspell, mtime
+            return self._symspell
+
+    def suggest(self, query: str) -> str | None:
+        """The query with each unknown word corrected, or None when nothing needs correcting."""
+        unknown = {w for w in words_of(query) if not self.knows(w)}
+        if not unknown:
+            return None
+        symspell = self._current()
+        if symspell is None:
+            return None
+        changed = False
+
+        def correct(match: re.Match[str]) -> str:
+            nonlocal changed
+            word = match.group(0)
+            lower = word.lower()
+            if lower not in unknown:
+                return word
+            found = symspell.lookup(lower, Verbosity.TOP, max_edit_distance=MAX_EDITS)
+            if not found or found[0].term == lower:
+                return word
+            changed = True
+            return found[0].term
+
+        corrected = _WORD_RE.sub(correct, query)
+        return corrected if changed else None
