@@ -24,8 +24,7 @@ from pathlib import Path
 DISTINCTIVE_SHARE = 0.05
 PREFIX = 6
 STOP_WORDS = frozenset(
-    "a an and are as at be by for from how in into is it its of on or our the their this to via we "
-    "what when where which while who why with without towards toward using do does can vs versus".split()
+    ["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "how", "in", "into", "is", "it", "its", "of", "on", "or", "our", "the", "their", "this", "to", "via", "we", "what", "when", "where", "which", "while", "who", "why", "with", "without", "towards", "toward", "using", "do", "does", "can", "vs", "versus"]
 )
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
 
@@ -51,7 +50,7 @@ def violations(query: str, title: str, document_share: dict[str, float]) -> list
     for token in _WORD.findall(title):
         acronym = is_acronym(token)
         for part in words(token):
-            if part in STOP_WORDS or len(part) < 3 and not acronym:
+            if part in STOP_WORDS or (len(part) < 3 and not acronym):
                 continue
             if not acronym and document_share.get(part, 0.0) >= DISTINCTIVE_SHARE:
                 continue

@@ -11,15 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from paperfeed.search import rankers as rankers_module
-from paperfeed.search.hybrid import SEMANTIC_FLOOR
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.errors import InvalidInput
 from paperfeed.models import PaperRecord, SearchFilters, SearchRequest
 from paperfeed.search import embeddings
+from paperfeed.search import rankers as rankers_module
 from paperfeed.search.embeddings import Embedder, ModelUnavailable, load_embedder, paper_text, query_text
 from paperfeed.search.evaluation import evaluate, load_queries
+from paperfeed.search.hybrid import SEMANTIC_FLOOR
 from paperfeed.search.vectors import VectorIndex
 from paperfeed.text import finish_record
 
