@@ -41,6 +41,10 @@ class PaperRecord:
     links: list[Link] = field(default_factory=list)
     listed_on: dt.date | None = None  # the day the paper appears on the daily page
     source: str = ""
+    # Hugging Face Daily Papers: the day it was listed there and that site's own counts.
+    hf_listed_on: dt.date | None = None
+    hf_upvotes: int | None = None
+    hf_comments: int | None = None
 
 
 @dataclass(slots=True)
@@ -82,6 +86,10 @@ class Paper:
     first_seen: dt.datetime
     last_updated: dt.datetime
     hidden: bool = False
+    # As Hugging Face Daily Papers lists it (None: never seen there); never mixed into local votes.
+    hf_listed_on: dt.date | None = None
+    hf_upvotes: int | None = None
+    hf_comments: int | None = None
 
     @property
     def paper_id(self) -> str:
