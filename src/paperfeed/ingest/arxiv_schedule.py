@@ -55,7 +55,10 @@ def listing_day(
     is far later than the schedule allows (then it records a later metadata change). Replacements
     keep the day their first version was announced: they are not new again."""
     expected = announcement_day(first_submitted) if first_submitted is not None else None
-    if new and datestamp is not None:
-        if expected is None or expected - dt.timedelta(days=3) <= datestamp <= expected + ANNOUNCEMENT_SLACK:
-            return datestamp
+    plausible = expected is None or (
+        datestamp is not None
+        and expected - dt.timedelta(days=3) <= datestamp <= expected + ANNOUNCEMENT_SLACK
+    )
+    if new and datestamp is not None and plausible:
+        return datestamp
     return expected or datestamp
