@@ -110,7 +110,13 @@ def sync_sources(
         if not claimed:
             reports.append(_not_due(store.follows.get(follow.id)))
             continue
-        reports.append(_sync_one(store, follow, clients, now, interval, batch_size, progress))
+        report = _sync_one(store, follow, clients, now, interval, batch_size, progress)
+        reports.append(report)
+        if report.status == "ok" and report.last_day and report.last_day < now.date():
+            # That finished an interrupted run's window; go on to today in the same run.
+            reports.append(
+                _sync_one(store, store.follows.get(follow.id), clients, now, interval, batch_size, progress)
+            )
     return reports
 
 
