@@ -182,6 +182,18 @@ def test_importing_a_saved_daily_papers_response_works(core: PaperFeed, tmp_path
     assert core.vote_states([paper.id], None)[paper.id].votes == 0
 
 
+def test_pages_show_hugging_faces_counts_beside_the_local_votes(core: PaperFeed, tmp_path: Path) -> None:
+    path = tmp_path / "daily_papers.json"
+    path.write_bytes(daily_papers_json(SAMPLE))
+    core.import_path(path)
+    visitor = Visitor(core)
+    paper_page = visitor.get("/papers/2503.07604").text
+    assert "41 upvotes there" in paper_page and "5 comments there" in paper_page
+    day_page = visitor.get("/day/2025-03-11").text
+    assert "Hugging Face: 41 upvotes, 5 comments" in day_page
+    assert core.vote_states([core.paper("2503.07604").id], None)[core.paper("2503.07604").id].votes == 0
+
+
 def test_hugging_face_counts_never_go_back_when_an_older_response_is_imported_again(
     core: PaperFeed, tmp_path: Path
 ) -> None:
