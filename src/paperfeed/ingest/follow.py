@@ -16,8 +16,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-import httpx
-
 from paperfeed.errors import InvalidInput
 from paperfeed.ingest.arxiv_api import ArxivAPISource, ArxivClient
 from paperfeed.ingest.base import Source
@@ -111,7 +109,7 @@ def window(follow: FollowedSource, today: dt.date) -> tuple[dt.date, dt.date]:
 
 @dataclass
 class Clients:
-    """Where each service is and how to be polite to it; tests inject sleep, clock and transport."""
+    """Where each service is and how to be polite to it; tests inject sleep and clock."""
 
     oai_url: str
     hf_url: str
@@ -119,12 +117,6 @@ class Clients:
     delay: float | None = None  # None: each service's own pause
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
-    transport: httpx.BaseTransport | None = None
-
-    def _http(self) -> httpx.Client | None:
-        if self.transport is None:
-            return None
-        return httpx.Client(transport=self.transport, timeout=60.0)
 
     def _pace(self, default: float) -> dict:
         return {
@@ -134,13 +126,13 @@ class Clients:
         }
 
     def oai(self, **request) -> OAIHarvester:
-        return OAIHarvester(self._http(), base_url=self.oai_url, **request, **self._pace(3.0))
+        return OAIHarvester(base_url=self.oai_url, **request, **self._pace(3.0))
 
     def hf(self) -> HFDailyClient:
-        return HFDailyClient(self._http(), base_url=self.hf_url, **self._pace(1.0))
+        return HFDailyClient(base_url=self.hf_url, **self._pace(1.0))
 
     def arxiv(self) -> ArxivClient:
-        return ArxivClient(self._http(), base_url=self.arxiv_url, **self._pace(3.0))
+        return ArxivClient(base_url=self.arxiv_url, **self._pace(3.0))
 
 
 class CategorySource:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from paperfeed.errors import PaperfeedError
 from paperfeed.ingest.follow import SYNC_ORDER, Clients, source_for, window
 from paperfeed.ingest.pipeline import run_import
-from paperfeed.models import FollowedSource, ImportReport, PaperRecord
+from paperfeed.models import FollowedSource, ImportReport, PaperRecord, Rejection
 from paperfeed.store import Store
 
 if TYPE_CHECKING:
@@ -178,8 +178,6 @@ def _dry_run(store: Store, follow: FollowedSource, clients: Clients, now: dt.dat
                 if item.arxiv_id:
                     arxiv_ids.append(item.arxiv_id)
             else:
-                from paperfeed.models import Rejection
-
                 counted.rejections.append(Rejection(source_item.record_no, item.reason))
     except PaperfeedError as exc:
         report.status, report.error = "failed", str(exc)
