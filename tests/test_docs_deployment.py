@@ -34,8 +34,8 @@ def unit_commands() -> list[list[str]]:
     return [shlex.split(line) for line in lines]
 
 
-def test_the_systemd_units_run_the_server_and_the_digests():
-    assert [args[:2] for args in unit_commands()] == [["serve", "--host"], ["digest", "run"]]
+def test_the_systemd_units_run_the_server_the_digests_and_the_sync():
+    assert [args[:2] for args in unit_commands()] == [["serve", "--host"], ["digest", "run"], ["sync"]]
 
 
 @pytest.mark.parametrize("args", unit_commands(), ids=lambda args: " ".join(args[:2]))

@@ -126,6 +126,8 @@ def test_atom_entry_fields_become_a_paper_record() -> None:
             Link("pdf", "https://arxiv.org/pdf/hep-th/9711200"),
             Link("doi", "https://doi.org/10.1023/a:1026654312961"),
         ],
+        # submitted Thursday 16:10 Eastern, after the deadline: in Monday's listing
+        listed_on=dt.date(1997, 12, 1),
         source="arxiv-api",
     )
     assert maldacena.abstract.startswith(

@@ -22,6 +22,15 @@ class Settings(BaseModel):
     secret_key: str | None = None  # signs sessions and links; generated into data_dir when unset
     base_url: str = "http://127.0.0.1:8000"
     arxiv_api_url: str = "https://export.arxiv.org/api/query"  # where submitted papers are fetched
+    # Followed sources (`paperfeed sync`): where they are fetched from and how often.
+    oai_url: str = "https://oaipmh.arxiv.org/oai"
+    hf_api_url: str = "https://huggingface.co/api/daily_papers"
+    sync_interval_hours: float = Field(default=6.0, gt=0)  # between successful syncs of a source
+    sync_scheduler: bool = False  # sync followed sources from inside `paperfeed serve`
+    sync_batch_size: int = Field(default=500, ge=1)  # records committed together (with the progress)
+    # Seconds between requests to one service; unset keeps each service's own rule (arXiv 3 s,
+    # Hugging Face 1 s). Only for a local mirror or test server.
+    harvest_delay: float | None = Field(default=None, ge=0)
     submissions_per_day: int = Field(default=10, ge=0)  # papers one user may submit per (UTC) day
     # Outgoing mail (digests, confirmations); no smtp_host means mail is off.
     smtp_host: str | None = None

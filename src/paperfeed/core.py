@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from paperfeed.community.accounts import Accounts, require_admin
 from paperfeed.community.comments import Comments
@@ -25,6 +26,7 @@ from paperfeed.ingest.pipeline import run_import
 from paperfeed.models import (
     Comment,
     DayPage,
+    FollowedSource,
     ImportReport,
     Moderation,
     Paper,
@@ -55,6 +57,10 @@ MAX_PAGE = 500  # deep pagination is never useful and costs the index dearly
 RELATED_DUPLICATE_SIMILARITY = 0.985  # nearer than this is the same paper under another record
 
 Progress = Callable[[int], None]
+
+if TYPE_CHECKING:
+    from paperfeed.ingest.follow import Clients
+    from paperfeed.ingest.sync import SyncReport
 
 
 class PaperFeed:
@@ -104,6 +110,69 @@ class PaperFeed:
     def ensure_indexes(self) -> None:
         """Bring derived indexes up to date at start-up (rebuilding them if they were lost)."""
         self.sync_indexes()
+
+    # --- followed sources -------------------------------------------------------------------------
+
+    def follow(self, kind: str, target: str | None = None, *, since: dt.date | None = None,
+               metadata_prefix: str | None = None) -> FollowedSource:  # fmt: skip
+        """Start following a source; its first sync imports from `since` (default: a week back)."""
+        from paperfeed.ingest.follow import normalize_target, parse_kind
+
+        follow_kind = parse_kind(kind)
+        options: dict = {}
+        if since:
+            options["since"] = since.isoformat()
+        if metadata_prefix:
+            if follow_kind != "arxiv-oai":
+                raise InvalidInput("a metadata prefix is only for arXiv categories (OAI-PMH)")
+            if metadata_prefix not in ("arXiv", "arXivRaw"):
+                raise InvalidInput("the metadata prefix is arXiv or arXivRaw")
+            options["metadata_prefix"] = metadata_prefix
+        return self.store.follows.add(follow_kind, normalize_target(follow_kind, target), options, utcnow())
+
+    def followed(self) -> list[FollowedSource]:
+        return self.store.follows.all()
+
+    def unfollow(self, source_id: int) -> FollowedSource:
+        return self.store.follows.remove(source_id)
+
+    def sync_clients(self) -> Clients:
+        from paperfeed.ingest.follow import Clients
+
+        s = self.settings
+        return Clients(
+            oai_url=s.oai_url, hf_url=s.hf_api_url, arxiv_url=s.arxiv_api_url, delay=s.harvest_delay
+        )
+
+    def sync_followed(
+        self,
+        *,
+        force: bool = False,
+        dry_run: bool = False,
+        only: list[int] | None = None,
+        now: dt.datetime | None = None,
+        clients: Clients | None = None,
+        progress: Progress | None = None,
+    ) -> list[SyncReport]:
+        """Import what is new from each due followed source (every one with `force`), then bring
+        the indexes up to date; see `paperfeed.ingest.sync`."""
+        from paperfeed.ingest.sync import sync_sources
+
+        reports = sync_sources(
+            self.store,
+            clients or self.sync_clients(),
+            now=now or utcnow(),
+            interval=dt.timedelta(hours=self.settings.sync_interval_hours),
+            batch_size=self.settings.sync_batch_size,
+            force=force,
+            dry_run=dry_run,
+            only=only,
+            progress=progress,
+        )
+        if any(r.import_report and (r.import_report.added or r.import_report.updated) for r in reports
+               if r.status == "ok"):  # fmt: skip
+            self.sync_indexes()
+        return reports
 
     # --- reading --------------------------------------------------------------------------------
 

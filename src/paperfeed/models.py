@@ -41,6 +41,10 @@ class PaperRecord:
     links: list[Link] = field(default_factory=list)
     listed_on: dt.date | None = None  # the day the paper appears on the daily page
     source: str = ""
+    # Hugging Face Daily Papers: the day it was listed there and that site's own counts.
+    hf_listed_on: dt.date | None = None
+    hf_upvotes: int | None = None
+    hf_comments: int | None = None
 
 
 @dataclass(slots=True)
@@ -82,6 +86,10 @@ class Paper:
     first_seen: dt.datetime
     last_updated: dt.datetime
     hidden: bool = False
+    # As Hugging Face Daily Papers lists it (None: never seen there); never mixed into local votes.
+    hf_listed_on: dt.date | None = None
+    hf_upvotes: int | None = None
+    hf_comments: int | None = None
 
     @property
     def paper_id(self) -> str:
@@ -316,3 +324,38 @@ class Moderation:
     hidden_papers: list[Paper]
     hidden_comments: list[Comment]
     suspended_users: list[User]
+
+
+# --- followed sources ------------------------------------------------------------------------------
+
+FollowKind = Literal["arxiv-oai", "arxiv-query", "hf-daily"]
+
+
+@dataclass(slots=True)
+class FollowedSource:
+    """A source `paperfeed sync` imports from: an arXiv category over OAI-PMH, an arXiv API query,
+    or Hugging Face Daily Papers, with where it stands."""
+
+    id: int
+    kind: FollowKind
+    target: str  # the category ("cs.CL"), the query, or "daily"
+    options: dict
+    created_at: dt.datetime
+    watermark: dt.date | None = None  # the last day imported in full
+    window_from: dt.date | None = None  # the window of a sync that has not finished (to resume)
+    window_until: dt.date | None = None
+    last_run_at: dt.datetime | None = None
+    last_success_at: dt.datetime | None = None
+    last_error: str | None = None
+    last_error_at: dt.datetime | None = None
+    failures: int = 0  # failed runs since the last success
+    next_run_at: dt.datetime | None = None
+    last_report: dict | None = None
+
+    @property
+    def label(self) -> str:
+        if self.kind == "arxiv-oai":
+            return f"arXiv {self.target}"
+        if self.kind == "arxiv-query":
+            return f"arXiv query {self.target}"
+        return "Hugging Face Daily Papers"

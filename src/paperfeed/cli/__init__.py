@@ -11,6 +11,7 @@ from paperfeed.cli import (
     digest_cmd,
     eval_cmd,
     export_cmd,
+    follow_cmd,
     harvest_cmd,
     import_cmd,
     index_cmd,
@@ -18,6 +19,7 @@ from paperfeed.cli import (
     search_cmd,
     serve_cmd,
     stats_cmd,
+    sync_cmd,
 )
 from paperfeed.cli.common import console_err
 from paperfeed.errors import PaperfeedError
@@ -36,6 +38,8 @@ for module in (
     stats_cmd,
     index_cmd,
     harvest_cmd,
+    follow_cmd,
+    sync_cmd,
     digest_cmd,
     admin_cmd,
     eval_cmd,

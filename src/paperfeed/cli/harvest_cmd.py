@@ -1,4 +1,4 @@
-"""`paperfeed harvest arxiv|oai`: import papers from arXiv over the network."""
+"""`paperfeed harvest arxiv|oai|hf`: import papers from arXiv and Hugging Face over the network."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import typer
 from paperfeed.cli.common import open_core, progress_bar
 from paperfeed.cli.import_cmd import print_reports
 from paperfeed.ingest.arxiv_api import MAX_SEARCH_RESULTS, ArxivAPISource, ArxivClient
+from paperfeed.ingest.hf_api import HFDailyAPISource, HFDailyClient
 from paperfeed.ingest.oai_pmh import OAI_URL, OAIHarvester, OAIPMHHarvestSource
 
 harvest_app = typer.Typer(
-    help="Import papers from arXiv over the network (politely: arXiv's pauses and retry rules are kept).",
+    help="Import papers from arXiv or Hugging Face over the network (politely: each service's pauses "
+    "and retry rules are kept).",
     no_args_is_help=True,
 )
 
@@ -93,6 +95,29 @@ def harvest_oai(
         source = OAIPMHHarvestSource(harvester)
         core = open_core(database_url)
         with progress_bar("harvesting over OAI-PMH") as advance:
+            reports = core.import_sources([source], progress=advance)
+    print_reports(reports)
+
+
+@harvest_app.command("hf")
+def harvest_hf(
+    date: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="The Daily Papers of this day (YYYY-MM-DD)."),
+    ] = None,
+    week: Annotated[
+        str | None, typer.Option(help="The papers of an ISO week (YYYY-Www, e.g. 2025-W07).")
+    ] = None,
+    month: Annotated[str | None, typer.Option(help="The papers of a month (YYYY-MM).")] = None,
+    base_url: Annotated[str | None, typer.Option(help="The Daily Papers API endpoint.")] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Import Hugging Face Daily Papers (with Hugging Face's upvotes and comment counts) for a
+    day, a week or a month. To keep up every day, `paperfeed follow add hf` instead."""
+    core = open_core(database_url)
+    with HFDailyClient(base_url=base_url or core.settings.hf_api_url) as client:
+        source = HFDailyAPISource(client, days=[date.date()] if date else None, week=week, month=month)
+        with progress_bar("fetching Daily Papers") as advance:
             reports = core.import_sources([source], progress=advance)
     print_reports(reports)
 

@@ -24,7 +24,8 @@ def serve_command(
     with_scheduler: Annotated[
         bool,
         typer.Option(
-            help="Also send due e-mail digests from this process (also: PAPERFEED_DIGEST_SCHEDULER=1)."
+            help="Also send due e-mail digests and sync followed sources from this process "
+            "(also: PAPERFEED_DIGEST_SCHEDULER=1, PAPERFEED_SYNC_SCHEDULER=1)."
         ),
     ] = False,
     workers: Annotated[
@@ -49,6 +50,11 @@ def serve_command(
         from paperfeed.digest.scheduler import DigestScheduler
 
         scheduler = DigestScheduler(core).start()
+    syncer = None
+    if with_scheduler or core.settings.sync_scheduler:
+        from paperfeed.ingest.sync import SyncScheduler
+
+        syncer = SyncScheduler(core).start()
     try:
         if workers == 1:
             # workers=1 spelled out: uvicorn would otherwise take $WEB_CONCURRENCY.
@@ -60,6 +66,8 @@ def serve_command(
     finally:
         if scheduler is not None:
             scheduler.stop()
+        if syncer is not None:
+            syncer.stop()
 
 
 def run_workers(core: PaperFeed, *, host: str, port: int, workers: int) -> None:

@@ -15,6 +15,7 @@ DEMO_DATA = Path(__file__).resolve().parents[1] / "demo" / "hf-daily-papers"
 # format name -> (module, class) of its file source; modules load only when used
 FILE_FORMATS: dict[str, tuple[str, str]] = {
     "hf-daily": ("paperfeed.ingest.hf_daily", "HFDailyTextSource"),
+    "hf-daily-json": ("paperfeed.ingest.hf_api", "HFDailyJSONFileSource"),
     "arxiv-snapshot": ("paperfeed.ingest.arxiv_snapshot", "ArxivSnapshotSource"),
     "arxiv-atom": ("paperfeed.ingest.arxiv_api", "ArxivAtomFileSource"),
     "oai-pmh": ("paperfeed.ingest.oai_pmh", "OAIPMHFileSource"),
@@ -23,7 +24,14 @@ FILE_FORMATS: dict[str, tuple[str, str]] = {
 
 
 def detect_format(path: Path) -> str:
-    """The format of a file, from its extension and, for XML, its first bytes."""
+    """The format of a file, from its first bytes and its extension. A Daily Papers API response
+    (a JSON list of listings) is told by its content, whatever the file is called."""
+    from paperfeed.ingest.hf_api import looks_like_daily_papers
+
+    with path.open("rb") as fh:
+        first_bytes = fh.read(4096)
+    if looks_like_daily_papers(first_bytes):
+        return "hf-daily-json"
     suffix = path.suffix.lower()
     if suffix in {".jsonl", ".json", ".ndjson"}:
         return "arxiv-snapshot"
@@ -32,8 +40,7 @@ def detect_format(path: Path) -> str:
     if suffix in {".txt", ".text"}:
         return "hf-daily"
     if suffix in {".xml", ".atom"}:
-        with path.open("rb") as fh:
-            head = fh.read(4096).decode("utf-8", "replace")
+        head = first_bytes.decode("utf-8", "replace")
         if "<OAI-PMH" in head:
             return "oai-pmh"
         if "<feed" in head:

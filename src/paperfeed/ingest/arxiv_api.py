@@ -23,6 +23,7 @@ import httpx
 from lxml import etree
 
 from paperfeed.errors import InvalidInput, SourceUnavailable
+from paperfeed.ingest.arxiv_schedule import announcement_day
 from paperfeed.ingest.base import FileSource, build_item
 from paperfeed.ingest.remote import USER_AGENT, ClientOwner, PoliteClient
 from paperfeed.ingest.safe_xml import child_text, local_name, parse_xml
@@ -60,12 +61,18 @@ class AtomPage:
 # --- parsing ------------------------------------------------------------------------------------
 
 
-def _timestamp_date(value: str | None) -> dt.date | None:
-    """The UTC day of an Atom timestamp such as 2017-06-12T17:57:34Z."""
+def _timestamp(value: str | None) -> dt.datetime | None:
+    """An Atom timestamp such as 2017-06-12T17:57:34Z, in UTC."""
     if not value:
         return None
     stamp = dt.datetime.fromisoformat(value)
-    return (stamp.astimezone(dt.UTC) if stamp.tzinfo else stamp).date()
+    return stamp.astimezone(dt.UTC) if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+
+
+def _timestamp_date(value: str | None) -> dt.date | None:
+    """The UTC day of an Atom timestamp."""
+    stamp = _timestamp(value)
+    return stamp.date() if stamp else None
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -96,6 +103,7 @@ def _entry_record(entry: etree._Element) -> PaperRecord:
         doi_link = entry.find("atom:link[@title='doi']", NS)
         doi = doi_link.get("href") if doi_link is not None else None
 
+    first_submitted = _timestamp(child_text(entry, "atom:published", NS))
     return PaperRecord(
         title=child_text(entry, "atom:title", NS) or "",
         abstract=child_text(entry, "atom:summary", NS) or "",
@@ -104,8 +112,10 @@ def _entry_record(entry: etree._Element) -> PaperRecord:
         arxiv_id=arxiv_id,
         version=version,
         doi=doi,
-        published=_timestamp_date(child_text(entry, "atom:published", NS)),
+        published=first_submitted.date() if first_submitted else None,
         updated=_timestamp_date(child_text(entry, "atom:updated", NS)),
+        # The API does not say when a paper was announced; arXiv's schedule does.
+        listed_on=announcement_day(first_submitted) if first_submitted else None,
         comments=child_text(entry, "arxiv:comment", NS),
         journal_ref=child_text(entry, "arxiv:journal_ref", NS),
         source=RECORD_SOURCE,

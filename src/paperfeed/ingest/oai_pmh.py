@@ -22,6 +22,7 @@ import httpx
 from lxml import etree
 
 from paperfeed.errors import InvalidInput, SourceUnavailable
+from paperfeed.ingest.arxiv_schedule import listing_day
 from paperfeed.ingest.base import FileSource, build_item
 from paperfeed.ingest.remote import USER_AGENT, ClientOwner, PoliteClient
 from paperfeed.ingest.safe_xml import child_text, local_name, parse_xml
@@ -63,11 +64,11 @@ def _iso_date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
 
-def _http_date(value: str | None) -> dt.date:
-    """The UTC day of an arXivRaw version date such as "Mon, 12 Jun 2017 17:57:34 GMT"."""
+def _http_time(value: str | None) -> dt.datetime:
+    """The moment of an arXivRaw version date such as "Mon, 12 Jun 2017 17:57:34 GMT"."""
     if not value:
         raise InvalidRecord("a version without a date")
-    return email.utils.parsedate_to_datetime(value).astimezone(dt.UTC).date()
+    return email.utils.parsedate_to_datetime(value).astimezone(dt.UTC)
 
 
 def _parse_id(raw_id: str | None) -> tuple[str, int | None]:
@@ -77,14 +78,17 @@ def _parse_id(raw_id: str | None) -> tuple[str, int | None]:
     return parsed
 
 
-def _arxiv_record(meta: etree._Element) -> PaperRecord:
-    """The "arXiv" format: structured authors, created/updated dates, no version numbers."""
+def _arxiv_record(meta: etree._Element, datestamp: dt.date | None = None) -> PaperRecord:
+    """The "arXiv" format: structured authors, created/updated dates, no version numbers.
+    A record without an updated date has one version: it is new."""
     ns = {"a": NS["arXiv"]}
     arxiv_id, version = _parse_id(child_text(meta, "a:id", ns))
     authors = []
     for author in meta.findall("a:authors/a:author", ns):
         parts = (child_text(author, f"a:{part}", ns) for part in ("forenames", "keyname", "suffix"))
         authors.append(" ".join(p for p in parts if p))
+    created = _iso_date(child_text(meta, "a:created", ns))
+    updated = _iso_date(child_text(meta, "a:updated", ns))
     return PaperRecord(
         title=child_text(meta, "a:title", ns) or "",
         abstract=child_text(meta, "a:abstract", ns) or "",
@@ -93,26 +97,28 @@ def _arxiv_record(meta: etree._Element) -> PaperRecord:
         arxiv_id=arxiv_id,
         version=version,
         doi=child_text(meta, "a:doi", ns),
-        published=_iso_date(child_text(meta, "a:created", ns)),
-        updated=_iso_date(child_text(meta, "a:updated", ns)),
+        published=created,
+        updated=updated,
+        listed_on=listing_day(created, datestamp, new=updated is None or updated == created),
         comments=child_text(meta, "a:comments", ns),
         journal_ref=child_text(meta, "a:journal-ref", ns),
         source=FMT,
     )
 
 
-def _arxiv_raw_record(meta: etree._Element) -> PaperRecord:
+def _arxiv_raw_record(meta: etree._Element, datestamp: dt.date | None = None) -> PaperRecord:
     """The "arXivRaw" format: every version with its date, authors as one string."""
     ns = {"r": NS["arXivRaw"]}
     arxiv_id, id_version = _parse_id(child_text(meta, "r:id", ns))
-    versions: list[tuple[int, dt.date]] = []
+    versions: list[tuple[int, dt.datetime]] = []
     for element in meta.findall("r:version", ns):
         label = (element.get("version") or "").strip()
         match = _VERSION_RE.match(label)
         if not match:
             raise InvalidRecord(f"version label {label!r} is not like 'v2'")
-        versions.append((int(match.group(1)), _http_date(child_text(element, "r:date", ns))))
+        versions.append((int(match.group(1)), _http_time(child_text(element, "r:date", ns))))
     versions.sort()
+    first = versions[0][1] if versions else None
     return PaperRecord(
         title=child_text(meta, "r:title", ns) or "",
         abstract=child_text(meta, "r:abstract", ns) or "",
@@ -121,15 +127,16 @@ def _arxiv_raw_record(meta: etree._Element) -> PaperRecord:
         arxiv_id=arxiv_id,
         version=versions[-1][0] if versions else id_version,
         doi=child_text(meta, "r:doi", ns),
-        published=versions[0][1] if versions else None,
-        updated=versions[-1][1] if versions else None,
+        published=first.date() if first else None,
+        updated=versions[-1][1].date() if versions else None,
+        listed_on=listing_day(first, datestamp, new=len(versions) <= 1),
         comments=child_text(meta, "r:comments", ns),
         journal_ref=child_text(meta, "r:journal-ref", ns),
         source=FMT,
     )
 
 
-_FORMATS: dict[str, Callable[[etree._Element], PaperRecord]] = {
+_FORMATS: dict[str, Callable[[etree._Element, dt.date | None], PaperRecord]] = {
     f"{{{NS['arXiv']}}}arXiv": _arxiv_record,
     f"{{{NS['arXivRaw']}}}arXivRaw": _arxiv_raw_record,
 }
@@ -146,12 +153,16 @@ def _record_item(record_no: int, record: etree._Element) -> SourceItem:
     if payload is None:
         return SourceItem(record_no, Rejected("record without metadata"))
     parse = _FORMATS.get(payload.tag)
+    try:
+        datestamp = _iso_date(child_text(header, "oai:datestamp", NS)[:10]) if header is not None else None
+    except (TypeError, ValueError):
+        datestamp = None  # the listing day then follows from the submission date
     if parse is None:
         return SourceItem(
             record_no,
             Rejected(f"metadata format <{local_name(payload)}> is not supported (use arXiv or arXivRaw)"),
         )
-    return build_item(record_no, partial(parse, payload))
+    return build_item(record_no, partial(parse, payload, datestamp))
 
 
 def _raise_errors(errors: list[etree._Element]) -> None:

@@ -16,6 +16,7 @@ from paperfeed.errors import StoreError
 from paperfeed.store import schema
 from paperfeed.store.community import CommunityStorage
 from paperfeed.store.embeddings import EmbeddingStorage
+from paperfeed.store.follows import FollowStorage
 from paperfeed.store.imports import ImportStorage
 from paperfeed.store.papers import PaperStorage
 from paperfeed.store.subscriptions import SubscriptionStorage
@@ -75,6 +76,7 @@ class Store:
         self.users = UserStorage(self.engine)
         self.community = CommunityStorage(self.engine)
         self.subscriptions = SubscriptionStorage(self.engine)
+        self.follows = FollowStorage(self.engine)
 
     @property
     def dialect(self) -> str:

@@ -66,6 +66,7 @@ EXPORTED_TABLES: tuple[ExportedTable, ...] = (
     ExportedTable("subscription", "subscriptions"),
     ExportedTable("digest_sent", "digest_ledger"),  # so a restored instance sends no digest twice
     ExportedTable("saved_paper", "saved_papers"),
+    ExportedTable("followed_source", "followed_sources"),  # with watermarks: no re-harvest after a restore
 )
 
 NOT_EXPORTED: dict[str, str] = {

@@ -92,6 +92,9 @@ def _new_row(record: PaperRecord, record_title_hash: str, now: dt.datetime) -> d
         "first_seen": now,
         "last_updated": now,
         "hidden": False,
+        "hf_listed_on": record.hf_listed_on,
+        "hf_upvotes": record.hf_upvotes,
+        "hf_comments": record.hf_comments,
     }
 
 
@@ -121,6 +124,14 @@ def _merge_into(row: dict, record: PaperRecord, doi_taken: bool) -> dict:
         changes["has_code"] = any(link["kind"] == "code" for link in changes["links"])
     if record.source and record.source not in row["sources"]:
         changes["sources"] = [*row["sources"], record.source]
+    # Hugging Face's counts only grow in practice; the larger one wins, so re-importing an older
+    # response never turns them back. The first list day it was seen on stays.
+    for name in ("hf_upvotes", "hf_comments"):
+        value = getattr(record, name)
+        if value is not None and (row.get(name) is None or value > row[name]):
+            changes[name] = value
+    if record.hf_listed_on and not row.get("hf_listed_on"):
+        changes["hf_listed_on"] = record.hf_listed_on
     if "title" in changes:
         changes["title_hash"] = title_hash(changes["title"])
     return changes
@@ -181,6 +192,9 @@ def row_to_paper(row: sa.Row | dict) -> Paper:
         first_seen=m["first_seen"],
         last_updated=m["last_updated"],
         hidden=bool(m["hidden"]),
+        hf_listed_on=m.get("hf_listed_on"),
+        hf_upvotes=m.get("hf_upvotes"),
+        hf_comments=m.get("hf_comments"),
     )
 
 

@@ -71,6 +71,11 @@ papers = sa.Table(
     sa.Column("first_seen", UTCDateTime(), nullable=False),
     sa.Column("last_updated", UTCDateTime(), nullable=False, index=True),
     sa.Column("hidden", sa.Boolean, nullable=False, server_default=sa.false()),
+    # What Hugging Face Daily Papers says of the paper: its list day and its own counts, kept apart
+    # from local votes and comments (never added to them).
+    sa.Column("hf_listed_on", sa.Date),
+    sa.Column("hf_upvotes", sa.Integer),
+    sa.Column("hf_comments", sa.Integer),
 )
 
 # One row per import of a file or feed; progress is committed with each batch so an
@@ -198,4 +203,28 @@ rate_limit_events = sa.Table(
     sa.Column("bucket", sa.String(200), nullable=False),
     sa.Column("at", UTCDateTime(), nullable=False),
     sa.Index("ix_rate_limit_events_bucket_at", "bucket", "at"),
+)
+
+# Sources `paperfeed sync` follows: an arXiv category (OAI-PMH), an arXiv API query, or Hugging
+# Face Daily Papers. `watermark` is the last day imported in full; `window_*` is the window of a
+# sync in flight, so a sync that crashed resumes the same import run.
+followed_sources = sa.Table(
+    "followed_sources",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # arxiv-oai | arxiv-query | hf-daily
+    sa.Column("target", sa.Text, nullable=False),  # the category, the query, or "daily"
+    sa.Column("key", sa.String(64), nullable=False, unique=True),  # hash of kind and target
+    sa.Column("options", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("watermark", sa.Date),
+    sa.Column("window_from", sa.Date),
+    sa.Column("window_until", sa.Date),
+    sa.Column("last_run_at", UTCDateTime()),
+    sa.Column("last_success_at", UTCDateTime()),
+    sa.Column("last_error", sa.Text),
+    sa.Column("last_error_at", UTCDateTime()),
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_run_at", UTCDateTime()),
+    sa.Column("last_report", sa.JSON),
 )
