@@ -23,6 +23,7 @@ from paperfeed.ingest import open_sources
 from paperfeed.ingest.arxiv_api import ArxivClient
 from paperfeed.ingest.base import Source
 from paperfeed.ingest.pipeline import run_import
+from paperfeed.insight import Insight
 from paperfeed.models import (
     Comment,
     DayPage,
@@ -76,6 +77,11 @@ class PaperFeed:
         """The sentence embedder of the `embedder` setting, loaded on first use."""
         return load_embedder(self.settings.embedder, self.settings.model_dir)
 
+    @cached_property
+    def insight(self) -> Insight:
+        """Topics, the topic map, trends and TL;DRs (see paperfeed.insight)."""
+        return Insight(self.store, self.keyword, self.vectors)
+
     def close(self) -> None:
         self.store.close()
 
@@ -101,6 +107,7 @@ class PaperFeed:
         sync; `embed_progress` (default: `progress`) counts papers through the vector index."""
         count = self.keyword.sync(self.store, progress=progress)
         self.sync_vectors(progress=embed_progress or progress)
+        self.insight.assign_new()  # new papers join their nearest topic (once topics are built)
         return count
 
     def sync_vectors(self, *, progress: Progress | None = None, rebuild: bool = False) -> int:

@@ -20,6 +20,8 @@ from paperfeed.cli import (
     serve_cmd,
     stats_cmd,
     sync_cmd,
+    tldr_cmd,
+    topics_cmd,
 )
 from paperfeed.cli.common import console_err
 from paperfeed.errors import PaperfeedError
@@ -45,6 +47,8 @@ for module in (
     eval_cmd,
     export_cmd,
     migrate_cmd,
+    topics_cmd,
+    tldr_cmd,
 ):
     module.register(app)
 

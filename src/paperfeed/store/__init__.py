@@ -20,6 +20,7 @@ from paperfeed.store.follows import FollowStorage
 from paperfeed.store.imports import ImportStorage
 from paperfeed.store.papers import PaperStorage
 from paperfeed.store.subscriptions import SubscriptionStorage
+from paperfeed.store.topics import TopicStorage
 from paperfeed.store.users import UserStorage
 
 __all__ = ["Store", "create_engine", "insert_ignoring_conflicts"]
@@ -77,6 +78,7 @@ class Store:
         self.community = CommunityStorage(self.engine)
         self.subscriptions = SubscriptionStorage(self.engine)
         self.follows = FollowStorage(self.engine)
+        self.topics = TopicStorage(self.engine)
 
     @property
     def dialect(self) -> str:
