@@ -22,20 +22,25 @@ from markupsafe import Markup
 from paperfeed.digest.links import Links
 from paperfeed.digest.periods import Period
 from paperfeed.errors import PaperfeedError
+from paperfeed.insight import tldr
 from paperfeed.models import RankedPaper, ResultPage, SearchFilters, SearchRequest
 from paperfeed.store.subscriptions import SavedSearch, Subscription
 
 if TYPE_CHECKING:
     from paperfeed.core import PaperFeed
     from paperfeed.digest.recommend import Recommender
+    from paperfeed.insight.trends import Rising
 
-SectionKind = Literal["trending", "search", "recommended"]
+SectionKind = Literal["trending", "rising", "topic", "search", "recommended"]
 
 # arXiv announces papers a day or more after their submission date, so a period's new papers
 # may carry dates a little before it.
 NEW_PAPER_SLACK = dt.timedelta(days=4)
 SEARCH_ITEMS = 10
 RECOMMENDED_ITEMS = 10
+RISING_TOPICS = 3  # rising topics in a digest, each with its newest papers
+RISING_PAPERS_PER_TOPIC = 2
+TOPIC_ITEMS = 10
 _SEARCH_FETCH = 30  # fetched per saved search, before dropping papers already mailed
 _MAX_CACHED_BLOCKS = 200_000
 
@@ -89,6 +94,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["authors"] = lambda names: ", ".join(names[:3]) + (" et al." if len(names) > 3 else "")
     env.filters["long_day"] = lambda day: f"{day:%A, %B} {day.day}, {day.year}"
+    env.filters["tldr"] = tldr
     return env
 
 
@@ -113,6 +119,8 @@ class Composer:
         self.now = now
         self._recommender = recommender
         self._trending: dict[tuple[str, int], list[RankedPaper]] = {}
+        self._rising_topics: list[Rising] | None = None
+        self._rising: dict[tuple[dt.date, dt.datetime | None], list[RankedPaper]] = {}
         self._searches: dict[tuple, ResultPage | PaperfeedError] = {}
         # A paper rendered once per run: trending and popular searches repeat across digests.
         self._blocks: dict[tuple[int, str | None, str], str] = {}
@@ -125,6 +133,29 @@ class Composer:
 
             self._trending[period, top_n] = sources.trending(self.core, period, top_n, now=self.now)
         return self._trending[period, top_n]
+
+    def rising(self, window_from: dt.date, since: dt.datetime | None) -> list[RankedPaper]:
+        """The newest papers of the most rising topics, each with its reason ("Rising topic: … —
+        12 papers in 4 weeks, ×3.1 its baseline"); topics are ranked once per run."""
+        from paperfeed.digest import sources
+
+        if self._rising_topics is None:
+            self._rising_topics = sources.rising_topics(self.core, RISING_TOPICS)
+        key = (window_from, since)
+        if key not in self._rising:
+            items: list[RankedPaper] = []
+            for rising in self._rising_topics:
+                reason = (
+                    f"Rising topic: {rising.topic.label} — {rising.recent} papers in 4 weeks, "
+                    f"×{rising.growth:.1f} its baseline"
+                )
+                papers = sources.new_in_topic(
+                    self.core, rising.topic.id, since=window_from, first_seen_after=since,
+                    limit=RISING_PAPERS_PER_TOPIC,
+                )  # fmt: skip
+                items.extend(RankedPaper(paper=i.paper, score=rising.score, reason=reason) for i in papers)
+            self._rising[key] = items
+        return self._rising[key]
 
     def saved_search(self, search: SavedSearch, *, window_from: dt.date) -> ResultPage | PaperfeedError:
         """The search restricted to recent papers; the same search is run once per run."""
@@ -174,6 +205,19 @@ class Composer:
             items = self.trending("week" if weekly else "day", subscription.top_n)
             title = "Trending this week" if weekly else "Trending today"
             digest.sections.append(DigestSection("trending", title, items))
+        rising = self.rising(window_from, since)
+        if rising:
+            more = f"{self.links.base_url}/trends"
+            digest.sections.append(DigestSection("rising", "Rising topics", rising, more_url=more))
+        if subscription.user_id is not None:
+            from paperfeed.digest import sources
+
+            for topic in sources.followed_topics(self.core, subscription.user_id):
+                items = sources.new_in_topic(
+                    self.core, topic.id, since=window_from, first_seen_after=since, limit=TOPIC_ITEMS
+                )
+                more = f"{self.links.base_url}/topics/{topic.id}"
+                digest.sections.append(DigestSection("topic", f"New in {topic.label}", items, more_url=more))
         for search in subscription.saved_searches:
             answer = self.saved_search(search, window_from=window_from)
             title = f"New for {search.describe()}"

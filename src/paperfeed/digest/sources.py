@@ -1,5 +1,5 @@
-"""What digests read from the rest of paperfeed besides search: trending papers, the papers a
-user liked (upvoted or saved) and the papers' embedding vectors.
+"""What digests read from the rest of paperfeed besides search: trending papers, rising topics and
+followed topics, the papers a user liked (upvoted or saved) and the papers' embedding vectors.
 
 Each is one small function, so the digest depends on those features through these seams only.
 """
@@ -16,11 +16,29 @@ from paperfeed.models import RankedPaper
 
 if TYPE_CHECKING:
     from paperfeed.core import PaperFeed
+    from paperfeed.insight.trends import Rising
+    from paperfeed.store.topics import Topic
 
 
 def trending(core: PaperFeed, period: str, top_n: int, *, now: dt.datetime) -> list[RankedPaper]:
     """The top trending papers of a period ("day", "week"), each with its reason ("12 upvotes today")."""
     return core.trending(period, per_page=top_n, now=now).items
+
+
+def rising_topics(core: PaperFeed, topics: int) -> list[Rising]:
+    """The `topics` most rising topics (see paperfeed.insight.trends)."""
+    return core.insight.trends().rising[:topics]
+
+
+def followed_topics(core: PaperFeed, user_id: int) -> list[Topic]:
+    return core.insight.followed(user_id)
+
+
+def new_in_topic(
+    core: PaperFeed, topic_id: int, *, since: dt.date, first_seen_after: dt.datetime | None, limit: int
+) -> list[RankedPaper]:
+    papers = core.insight.new_in_topic(topic_id, first_seen_after=first_seen_after, since=since, limit=limit)
+    return [RankedPaper(paper=p, score=0.0) for p in papers]
 
 
 def liked_paper_ids(core: PaperFeed, user_ids: Sequence[int]) -> dict[int, list[int]]:

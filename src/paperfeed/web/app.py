@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperfeed.core import PaperFeed
 from paperfeed.errors import InvalidInput, NotFound
-from paperfeed.web import admin_sources, api, community, feeds, subscriptions, ui
+from paperfeed.web import admin_sources, api, community, feeds, insight, subscriptions, ui
 
 API_PREFIX = "/api"
 CONTENT_SECURITY_POLICY = (
@@ -156,6 +156,7 @@ def create_app(core: PaperFeed) -> FastAPI:
     app.include_router(feeds.router)
     app.include_router(subscriptions.router)
     app.include_router(admin_sources.router)
+    insight.install(app)  # topics, trends, the map, topic feeds; TL;DRs and topics in templates
     return app
 
 

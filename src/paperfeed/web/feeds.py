@@ -20,6 +20,7 @@ from feedgen.feed import FeedGenerator
 
 from paperfeed.digest.links import Links
 from paperfeed.errors import InvalidInput, NotFound
+from paperfeed.insight import tldr
 from paperfeed.models import Paper, RankedPaper
 from paperfeed.web.deps import CoreDep
 
@@ -36,7 +37,7 @@ def _day_time(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
 
-def _render(
+def render_feed(
     request: Request,
     fmt: FeedFormat,
     *,
@@ -71,8 +72,9 @@ def _add_entry(feed: FeedGenerator, links: Links, paper: Paper, reason: str | No
     entry.guid(url, permalink=True)
     entry.title(paper.title)
     entry.link(href=url, rel="alternate")
-    summary = paper.abstract or paper.title
-    entry.summary(f"{reason}. {summary}" if reason else summary)
+    parts = [f"{reason}." if reason else "", f"TL;DR: {tldr(paper.abstract)}" if paper.abstract else "",
+             paper.abstract or paper.title]  # fmt: skip
+    entry.summary("\n\n".join(part for part in parts if part))
     for name in paper.authors[:20]:
         entry.author(name=name)
     for category in paper.categories:
@@ -86,7 +88,7 @@ def daily_feed(fmt: FeedFormat, request: Request, core: CoreDep) -> Response:
     page = core.day()
     base = Links(core.settings).base_url
     items = [RankedPaper(paper=paper, score=0.0) for paper in page.papers]
-    return _render(
+    return render_feed(
         request,
         fmt,
         title=f"paperfeed: daily papers of {page.day.isoformat()}",
@@ -102,7 +104,7 @@ def trending_feed(fmt: FeedFormat, request: Request, core: CoreDep, period: str 
 
     items = sources.trending(core, period, FEED_ITEMS, now=dt.datetime.now(dt.UTC))
     base = Links(core.settings).base_url
-    return _render(
+    return render_feed(
         request,
         fmt,
         title=f"paperfeed: trending ({period})",
@@ -129,7 +131,7 @@ def search_feed(fmt: FeedFormat, request: Request, core: CoreDep) -> Response:
     result = core.search(search)
     described = f"“{form.q}”" if form.q else "all papers"
     page_query = urlencode([(k, v) for k, v in params.multi_items() if k != "page"])
-    return _render(
+    return render_feed(
         request,
         fmt,
         title=f"paperfeed: search for {described}",
@@ -146,7 +148,7 @@ def recommended_feed(token: str, fmt: FeedFormat, request: Request, core: CoreDe
     if subscription is None or subscription.user_id is None or subscription.unsubscribed_at is not None:
         raise NotFound("no such feed")
     result = core.recommended(subscription.user_id, per_page=FEED_ITEMS)
-    return _render(
+    return render_feed(
         request,
         fmt,
         title="paperfeed: recommended for you",
