@@ -129,7 +129,8 @@
       const u = this.unit() * this.ratio;
       const cx = (this.width / 2 + this.tx) * this.ratio;
       const cy = (this.height / 2 + this.ty) * this.ratio;
-      const size = Math.max(2, Math.min(6, Math.round(1.5 * this.ratio * Math.sqrt(this.scale))));
+      const base = this.count < 20000 ? 3 : 1.5; // sparse maps get larger dots
+      const size = Math.max(2, Math.min(6, Math.round(base * this.ratio * Math.sqrt(this.scale))));
       const matched = this.matched;
       const packed = this.colours.map(([r, g, b]) => (255 << 24) | (b << 16) | (g << 8) | r); // little-endian RGBA
       const dim = this.colours.map(([r, g, b]) => (70 << 24) | (b << 16) | (g << 8) | r);
