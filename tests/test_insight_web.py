@@ -231,3 +231,18 @@ def test_the_trends_page_charts_the_rising_topics_and_explains_the_rule(core):
     assert f'<a href="/topics/{rising.topic.id}">{rising.topic.label}</a>' in page
     assert "20 papers in the last 4 weeks" in page
     assert "two Poisson deviations" in page
+
+
+def test_the_map_data_has_every_visible_placed_paper_and_its_search_names_the_matches(topical):
+    visitor = Visitor(topical)
+    answer = visitor.get("/map/points.json", headers={"Accept-Encoding": "gzip"})
+    assert answer.headers["content-encoding"] == "gzip"
+    data = answer.json()
+    assert len(data["ids"]) == len(data["titles"]) == len(data["x"]) == len(data["y"]) == 18
+    assert all(-1.0 <= v <= 1.0 for v in data["x"] + data["y"])
+    assert {t["label"] for t in data["topics"]} == {t.label for t in topical.insight.topics()}
+    by_title = dict(zip(data["titles"], data["ids"], strict=True))
+    matches = visitor.get("/map/search.json", params={"q": "chromatic"}).json()["ids"]
+    assert set(matches) == {by_title["Chromatic number of random graphs"], by_title["Edge colouring of multigraphs"],
+                            by_title["Colouring graphs without long induced paths"]}  # fmt: skip
+    assert visitor.get("/map/search.json", params={"q": "  "}).json() == {"ids": []}

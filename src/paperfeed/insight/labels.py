@@ -31,22 +31,31 @@ _ACADEMIC = """
 ACADEMIC_STOP_WORDS = frozenset(_ACADEMIC.split())
 STOP_WORDS = sorted(ENGLISH_STOP_WORDS | ACADEMIC_STOP_WORDS)
 TERMS_PER_TOPIC = 10
+# The vocabulary: the most frequent unigrams and bigrams. Bounds the (topics x terms) matrix,
+# which with every bigram of 50,000 abstracts would take gigabytes.
+MAX_TERMS = 50_000
+VOCABULARY_SAMPLE = 8_000
 LABEL_TERMS = 3
 
 
 def distinctive_terms(texts: Sequence[str], labels: np.ndarray, n_topics: int) -> list[list[str]]:
     """Each topic's most distinctive terms (unigrams and bigrams), best first."""
-    vectorizer = CountVectorizer(
-        stop_words=STOP_WORDS,
-        ngram_range=(1, 2),
-        min_df=2,
-        token_pattern=r"(?u)\b[A-Za-z][A-Za-z0-9\-]+\b",
-        lowercase=True,
-    )
+    options = {
+        "stop_words": STOP_WORDS,
+        "ngram_range": (1, 2),
+        "token_pattern": r"(?u)\b[A-Za-z][A-Za-z0-9\-]+\b",
+        "lowercase": True,
+    }
+    # The vocabulary comes from a spread-out subsample: counting every bigram of tens of thousands
+    # of abstracts first (as one pass would) takes gigabytes; a topic's distinctive terms recur
+    # within it, so the subsample has them.
+    step = max(1, -(-len(texts) // VOCABULARY_SAMPLE))
     try:
-        counts = vectorizer.fit_transform(texts)
+        sampled = CountVectorizer(min_df=2, max_features=MAX_TERMS, **options).fit(texts[::step])
     except ValueError:  # no term occurs twice: too few papers to say anything
         return [[] for _ in range(n_topics)]
+    vectorizer = CountVectorizer(vocabulary=sampled.vocabulary_, **options)
+    counts = vectorizer.fit_transform(texts)
     vocabulary = vectorizer.get_feature_names_out()
     # Sum the rows of each topic: a sparse (topics x papers) indicator times (papers x terms).
     from scipy.sparse import csr_matrix

@@ -19,6 +19,7 @@ MAP_SAMPLE = 5_000
 NEIGHBOURS = 10
 PCA_DIMENSIONS = 50
 TSNE_ITERATIONS = 500
+PLACE_BLOCK = 1_024
 
 
 def layout(vectors: np.ndarray, *, seed: int = 0) -> np.ndarray:
@@ -62,6 +63,11 @@ def place(vectors: np.ndarray, anchors: np.ndarray, anchor_points: np.ndarray) -
     """Positions for `vectors` among laid-out `anchors` (unit rows) at `anchor_points`."""
     if len(vectors) == 0 or len(anchors) == 0:
         return np.zeros((len(vectors), 2), dtype=np.float32)
+    if len(vectors) > PLACE_BLOCK:  # a block's similarity matrix stays a few MB
+        return np.vstack([
+            place(vectors[start : start + PLACE_BLOCK], anchors, anchor_points)
+            for start in range(0, len(vectors), PLACE_BLOCK)
+        ])  # fmt: skip
     similarities = vectors @ anchors.T
     k = min(NEIGHBOURS, len(anchors))
     nearest = np.argpartition(-similarities, k - 1, axis=1)[:, :k]

@@ -27,7 +27,7 @@ from paperfeed.store import Store
 from paperfeed.store.topics import NewTopic
 
 FIT_SAMPLE = 50_000
-LABEL_SAMPLE = 400  # papers per topic read for its terms
+LABEL_SAMPLE = 150  # papers per topic read for its terms
 MIN_TOPICS, MAX_TOPICS = 2, 400
 CONTINUES = 0.3  # a new topic continues an old one when their papers overlap this much (Jaccard)
 MiniBatchAbove = 10_000  # papers fitted; above it mini-batch k-means
@@ -158,8 +158,10 @@ def _kmeans(vectors: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndar
     from sklearn.cluster import KMeans, MiniBatchKMeans
 
     if len(vectors) > MiniBatchAbove:
+        # One initialisation: k-means++ over tens of thousands of points dominates the cost, and
+        # more barely lowers the inertia at this size.
         fitted = MiniBatchKMeans(
-            n_clusters=k, random_state=seed, n_init=3, batch_size=4096, max_no_improvement=20
+            n_clusters=k, random_state=seed, n_init=1, batch_size=4096, max_no_improvement=20
         ).fit(vectors)
     else:
         fitted = KMeans(n_clusters=k, random_state=seed, n_init=4).fit(vectors)
@@ -224,24 +226,36 @@ def assign_new(store: Store, neighbours: Callable[[np.ndarray, int], list[int]] 
             return assigned  # another model's vectors: wait for a rebuild
         similarities = unit @ centroids.T
         nearest = similarities.argmax(axis=1)
+        points = _places_near(store, ids, unit, neighbours)
         rows = []
         for row, paper_id in enumerate(ids):
-            x, y = _place_near(store, paper_id, unit[row], neighbours)
             topic = int(nearest[row])
+            x, y = points[row]
             rows.append((paper_id, int(topic_ids[topic]), float(similarities[row, topic]), x, y))
         store.topics.assign(rows)
         assigned += len(rows)
 
 
-def _place_near(
-    store: Store, paper_id: int, vector: np.ndarray, neighbours: Callable[[np.ndarray, int], list[int]] | None
-) -> tuple[float, float]:
+def _places_near(
+    store: Store,
+    ids: list[int],
+    unit: np.ndarray,
+    neighbours: Callable[[np.ndarray, int], list[int]] | None,
+) -> list[tuple[float, float]]:
+    """Each paper's place: the mean place of its nearest neighbours already on the map."""
     if neighbours is None:
-        return 0.0, 0.0
-    near = [other for other in neighbours(vector, projection.NEIGHBOURS + 1) if other != paper_id]
-    positions = store.topics.positions(near)
-    placed = [positions[other] for other in near if other in positions]
-    if not placed:
-        return 0.0, 0.0
-    x, y = np.mean(np.asarray(placed), axis=0)
-    return float(x), float(y)
+        return [(0.0, 0.0)] * len(ids)
+    near = [
+        [other for other in neighbours(unit[row], projection.NEIGHBOURS + 1) if other != paper_id]
+        for row, paper_id in enumerate(ids)
+    ]
+    positions = store.topics.positions(sorted({other for others in near for other in others}))
+    places = []
+    for others in near:
+        placed = [positions[other] for other in others if other in positions]
+        if placed:
+            x, y = np.mean(np.asarray(placed), axis=0)
+            places.append((float(x), float(y)))
+        else:
+            places.append((0.0, 0.0))
+    return places
