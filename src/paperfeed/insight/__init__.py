@@ -9,6 +9,7 @@ contribution).
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ from paperfeed.store.topics import Topic
 __all__ = ["Insight", "MapData", "TopicPage", "tldr"]
 
 MAP_SEARCH_LIMIT = 20_000  # papers lit up by one map search
+TRENDS_FOR_SECONDS = 60.0
 
 
 @dataclass(slots=True)
@@ -64,17 +66,22 @@ class Insight:
         self.store = store
         self.keyword = keyword
         self.vectors = vectors
+        self._trends: dict[int, tuple[float, trends.Trends]] = {}
 
     # --- topics -------------------------------------------------------------------------------
 
     def rebuild(
         self, *, topics: int | None = None, progress: Callable[[int], None] | None = None
     ) -> topic_building.BuildReport:
+        self._trends.clear()
         return topic_building.build(self.store, topics=topics, progress=progress)
 
     def assign_new(self) -> int:
         """Papers new since the last build join their nearest topic (nothing before a build)."""
-        return topic_building.assign_new(self.store, self._neighbours)
+        assigned = topic_building.assign_new(self.store, self._neighbours)
+        if assigned:
+            self._trends.clear()
+        return assigned
 
     def _neighbours(self, vector: np.ndarray, k: int) -> list[int]:
         return self.vectors.search(vector, k)[0]
@@ -110,7 +117,7 @@ class Insight:
             page=page,
             per_page=per_page,
             sort=sort,
-            series=self.trends().series.get(topic.id) or trends.Series(topic.id, [], []),
+            series=trends.series_of(self.store, topic.id),
             representative=representative,
         )
 
@@ -135,7 +142,14 @@ class Insight:
     # --- trends -------------------------------------------------------------------------------
 
     def trends(self, *, weeks: int = trends.WEEKS_SHOWN) -> trends.Trends:
-        return trends.compute(self.store, weeks=weeks)
+        """Papers per topic per week and rising topics; computed at most once a minute per
+        number of weeks (one scan of every topic's papers, shared by pages and digests)."""
+        now = time.monotonic()
+        cached = self._trends.get(weeks)
+        if cached is None or now - cached[0] > TRENDS_FOR_SECONDS:
+            cached = (now, trends.compute(self.store, weeks=weeks))
+            self._trends[weeks] = cached
+        return cached[1]
 
     # --- the map ------------------------------------------------------------------------------
 

@@ -84,6 +84,27 @@ def rising_scores(
     return scores
 
 
+def _weekly(store: Store, first: dt.date, topic_id: int | None = None) -> dict[tuple[int, dt.date], int]:
+    counts: dict[tuple[int, dt.date], int] = {}
+    for topic, day, n in store.topics.weekly_counts(since=first, topic_id=topic_id):
+        if isinstance(day, str):  # SQLite hands back COALESCE of dates as text
+            day = dt.date.fromisoformat(day)
+        key = (topic, week_of(day))
+        counts[key] = counts.get(key, 0) + n
+    return counts
+
+
+def series_of(store: Store, topic_id: int, *, weeks: int = WEEKS_SHOWN) -> Series:
+    """One topic's papers per week, up to the newest paper's week (what a topic page charts)."""
+    latest = store.topics.latest_day()
+    if latest is None:
+        return Series(topic_id, [], [])
+    now = week_of(latest)
+    shown = [now - dt.timedelta(weeks=i) for i in range(weeks - 1, -1, -1)]
+    counts = _weekly(store, shown[0], topic_id)
+    return Series(topic_id, shown, [counts.get((topic_id, w), 0) for w in shown])
+
+
 def compute(store: Store, *, weeks: int = WEEKS_SHOWN) -> Trends:
     topics = store.topics.all()
     latest = store.topics.latest_day()
@@ -92,12 +113,7 @@ def compute(store: Store, *, weeks: int = WEEKS_SHOWN) -> Trends:
     now = week_of(latest)
     span = max(weeks, RECENT_WEEKS + BASELINE_WEEKS)
     first = now - dt.timedelta(weeks=span - 1)
-    counts: dict[tuple[int, dt.date], int] = {}
-    for topic_id, day, n in store.topics.weekly_counts(since=first):
-        if isinstance(day, str):  # SQLite hands back COALESCE of dates as text
-            day = dt.date.fromisoformat(day)
-        key = (topic_id, week_of(day))
-        counts[key] = counts.get(key, 0) + n
+    counts = _weekly(store, first)
     shown = [now - dt.timedelta(weeks=i) for i in range(weeks - 1, -1, -1)]
     recent_weeks = {now - dt.timedelta(weeks=i) for i in range(RECENT_WEEKS)}
     baseline_weeks = {now - dt.timedelta(weeks=i) for i in range(RECENT_WEEKS, RECENT_WEEKS + BASELINE_WEEKS)}

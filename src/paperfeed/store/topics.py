@@ -315,7 +315,9 @@ class TopicStorage:
             total = conn.execute(count).scalar_one()
         return found, total
 
-    def weekly_counts(self, since: dt.date | None = None) -> list[tuple[int, dt.date, int]]:
+    def weekly_counts(
+        self, since: dt.date | None = None, *, topic_id: int | None = None
+    ) -> list[tuple[int, dt.date, int]]:
         """(topic id, day, papers) for every day with papers: the caller buckets them into weeks
         (one portable GROUP BY on the day; week arithmetic differs between the two backends)."""
         day = _day_column().label("day")
@@ -327,6 +329,8 @@ class TopicStorage:
         )
         if since is not None:
             query = query.where(_day_column() >= since)
+        if topic_id is not None:
+            query = query.where(paper_topics.c.topic_id == topic_id)
         with self.engine.connect() as conn:
             return [(t, d, n) for t, d, n in conn.execute(query)]
 

@@ -75,7 +75,9 @@ def weekly_chart(
     for n, (name, counts) in enumerate(series):
         points = " ".join(f"{x(i):.1f},{y(c):.1f}" for i, c in enumerate(counts))
         css = f"series-{n % SERIES_CLASSES}"
-        parts.append(f'<polyline class="line {css}" points="{points}" fill="none"><title>{escape(name)}</title></polyline>')
+        parts.append(
+            f'<polyline class="line {css}" points="{points}" fill="none"><title>{escape(name)}</title></polyline>'
+        )
         last = len(counts) - 1
         parts.append(
             f'<circle class="dot {css}" cx="{x(last):.1f}" cy="{y(counts[last]):.1f}" r="3">'
