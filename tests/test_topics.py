@@ -234,3 +234,26 @@ def test_trends_count_papers_per_topic_per_week_and_find_the_rising_topic(core):
     assert series.counts[-16:-4] == [1] * 12
     assert [r.topic.id for r in result.rising] == [decoding.topic.id]
     assert decoding.recent == 16 and decoding.growth > 1.5
+
+
+def test_placing_many_papers_at_once_gives_each_the_place_it_gets_alone():
+    import numpy as np
+
+    from paperfeed.insight import projection
+
+    rng = np.random.default_rng(1)
+    anchors = rng.standard_normal((50, 8)).astype(np.float32)
+    anchors /= np.linalg.norm(anchors, axis=1, keepdims=True)
+    anchor_points = rng.uniform(-1, 1, (50, 2)).astype(np.float32)
+    papers = rng.standard_normal((projection.PLACE_BLOCK * 2 + 7, 8)).astype(np.float32)
+    papers /= np.linalg.norm(papers, axis=1, keepdims=True)
+    together = projection.place(papers, anchors, anchor_points)
+    alone = np.vstack(
+        [projection.place(papers[i : i + 1], anchors, anchor_points) for i in (0, 1500, len(papers) - 1)]
+    )
+    assert together.shape == (len(papers), 2)
+    np.testing.assert_allclose(together[[0, 1500, len(papers) - 1]], alone, rtol=1e-5, atol=1e-6)
+    # A paper identical to an anchor lands on it.
+    np.testing.assert_allclose(
+        projection.place(anchors[3:4], anchors, anchor_points)[0], anchor_points[3], atol=0.05
+    )

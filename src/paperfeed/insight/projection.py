@@ -6,9 +6,9 @@ already a dependency, whereas umap-learn brings numba and llvmlite, whose JIT co
 tens of seconds in every fresh process.
 
 t-SNE costs grow with the number of points, so it lays out a sample of at most `MAP_SAMPLE`
-papers; every other paper (and every paper that arrives later) is placed at the
-similarity-weighted mean of its nearest laid-out neighbours, which is also how t-SNE
-implementations place new points. The layout is scaled into [-1, 1] on both axes.
+papers; every other paper is placed at the similarity-weighted mean (a sharp softmax) of its
+nearest laid-out neighbours, which is also how t-SNE implementations place new points; a paper
+that arrives after the build goes to the mean place of its nearest neighbours on the map. The layout is scaled into [-1, 1] on both axes.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ NEIGHBOURS = 10
 PCA_DIMENSIONS = 50
 TSNE_ITERATIONS = 500
 PLACE_BLOCK = 1_024
+PLACE_TEMPERATURE = 0.02
 
 
 def layout(vectors: np.ndarray, *, seed: int = 0) -> np.ndarray:
@@ -72,6 +73,8 @@ def place(vectors: np.ndarray, anchors: np.ndarray, anchor_points: np.ndarray) -
     k = min(NEIGHBOURS, len(anchors))
     nearest = np.argpartition(-similarities, k - 1, axis=1)[:, :k]
     weights = np.take_along_axis(similarities, nearest, axis=1)
-    weights = np.maximum(weights, 0.0) ** 4 + 1e-6  # the nearest neighbours dominate
+    # A softmax over similarity: a neighbour 0.05 less similar than the nearest weighs 8% as much,
+    # so a paper nearly identical to a laid-out one lands beside it, not between its neighbours.
+    weights = np.exp((weights - weights.max(axis=1, keepdims=True)) / PLACE_TEMPERATURE)
     weights /= weights.sum(axis=1, keepdims=True)
     return np.einsum("nk,nkd->nd", weights, anchor_points[nearest]).astype(np.float32)
