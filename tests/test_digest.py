@@ -489,7 +489,7 @@ def reader(core: PaperFeed) -> tuple[PaperFeed, int]:
     )
     user = core.store.users.create("reader", "x", is_admin=False, now=LONG_AGO)
     core.store.community.toggle_vote(user.id, ids["2501.00001"], NOW - dt.timedelta(days=3))
-    core.store.subscriptions.save_paper(user.id, ids["2501.00002"])
+    core.store.collections.add(core.store.collections.default_for(user.id), [ids["2501.00002"]])
     return core, user.id
 
 

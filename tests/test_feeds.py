@@ -129,7 +129,7 @@ def test_recommendation_feed_is_private_to_its_token(core: PaperFeed, client: Te
     store.embeddings.put_many(
         "test@1", [(ids[k], "h", np.array(v, dtype=np.float32)) for k, v in directions.items()]
     )
-    store.subscriptions.save_paper(user.id, ids["2601.00001"])
+    store.collections.add(store.collections.default_for(user.id), [ids["2601.00001"]])
     subscription = store.subscriptions.create(
         SubscriptionSpec(email="reader@example.org", include_recommendations=True), user_id=user.id
     )

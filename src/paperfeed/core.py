@@ -23,12 +23,16 @@ from paperfeed.ingest import open_sources
 from paperfeed.ingest.arxiv_api import ArxivClient
 from paperfeed.ingest.base import Source
 from paperfeed.ingest.pipeline import run_import
+from paperfeed.library.collections import Collections
+from paperfeed.library.notes import Notes
 from paperfeed.models import (
+    Collection,
     Comment,
     DayPage,
     FollowedSource,
     ImportReport,
     Moderation,
+    Note,
     Paper,
     RankedPaper,
     ResultPage,
@@ -324,6 +328,86 @@ class PaperFeed:
             raise InvalidInput(f"per_page must be between 1 and {MAX_PER_PAGE}")
         return Recommender(self).recommend(user_id, since=since, page=page, per_page=per_page)
 
+    # --- the research library: collections and notes -------------------------------------------
+    # The rules live in paperfeed.library; these are the calls the interfaces make.
+
+    @cached_property
+    def library(self) -> Collections:
+        return Collections(self.store)
+
+    @cached_property
+    def notes(self) -> Notes:
+        return Notes(self.store)
+
+    def collections(self, user: User) -> list[Collection]:
+        return self.library.of(user)
+
+    def create_collection(
+        self, user: User, name: str, description: str = "", visibility: str = "private"
+    ) -> Collection:
+        return self.library.create(user, name, description, visibility)
+
+    def collection(self, collection_id: int, viewer: User | None) -> Collection:
+        """A collection by number, if `viewer` may read it that way (404 otherwise)."""
+        return self.library.readable(collection_id, viewer)
+
+    def shared_collection(self, token: str) -> Collection:
+        return self.library.shared(token)
+
+    def update_collection(self, user: User, collection_id: int, **changes: str | None) -> Collection:
+        return self.library.update(user, collection_id, **changes)
+
+    def delete_collection(self, user: User, collection_id: int) -> Collection:
+        return self.library.delete(user, collection_id)
+
+    def add_to_collection(self, user: User, collection_id: int, ref: str) -> bool:
+        return self.library.add(user, collection_id, self.paper(ref))
+
+    def remove_from_collection(self, user: User, collection_id: int, ref: str) -> bool:
+        return self.library.remove(user, collection_id, self.paper(ref))
+
+    def memberships(self, user: User | None, paper_ids: Sequence[int]) -> dict[int, set[int]]:
+        """For each paper, which of `user`'s collections hold it."""
+        return self.library.memberships(user, list(paper_ids))
+
+    def collection_papers(self, collection: Collection, *, page: int = 1, per_page: int = 20) -> ResultPage:
+        """A page of the collection's papers, the last added first."""
+        _check_paging(page, per_page)
+        started = time.perf_counter()
+        ids = self.library.paper_ids(collection)
+        shown = ids[(page - 1) * per_page : page * per_page]
+        items = [RankedPaper(paper=paper, score=0.0) for paper, _ in self._papers([(i, 0.0) for i in shown])]
+        return ResultPage(
+            items=items,
+            total=len(ids),
+            page=page,
+            per_page=per_page,
+            ranking=f"collection:{collection.id}",
+            took_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def collection_paper_list(self, collection: Collection) -> list[Paper]:
+        """Every visible paper of the collection (for exports), the last added first."""
+        return [paper for paper, _ in self._papers([(i, 0.0) for i in self.library.paper_ids(collection)])]
+
+    def note(self, user: User | None, paper: Paper) -> Note | None:
+        return self.notes.of(user, paper)
+
+    def notes_for(self, user: User | None, paper_ids: Sequence[int]) -> dict[int, Note]:
+        return self.notes.of_papers(user, paper_ids)
+
+    def write_note(self, user: User, ref: str, body: str) -> Note | None:
+        """The user's private note on a paper (an empty body deletes it)."""
+        return self.notes.write(user, self.paper(ref), body)
+
+    def library_search(self, user: User, query: str, *, page: int = 1, per_page: int = 20) -> ResultPage:
+        """The papers of the user's own library (any collection, or noted) whose title, authors,
+        abstract or note hold every word of the query; title matches first, then note matches."""
+        from paperfeed.library.search import search_library
+
+        _check_paging(page, per_page)
+        return search_library(self, user, query, page=page, per_page=per_page)
+
     # --- community: accounts, submissions, votes, comments, trending ----------------------------
     # The rules live in paperfeed.community; these are the calls the interfaces make.
 
@@ -383,16 +467,21 @@ class PaperFeed:
         return self.store.community.toggle_vote(user.id, self.paper(ref).id, utcnow())
 
     def set_saved(self, user: User, ref: str, saved: bool) -> bool:
-        """Save a paper to the user's list (or take it off); saved papers teach recommendations."""
+        """Save a paper into the user's default collection ("Saved"), or take it out; saved
+        papers teach recommendations."""
         paper = self.paper(ref)
+        default = self.library.default(user)
         if saved:
-            self.store.subscriptions.save_paper(user.id, paper.id, utcnow())
+            self.library.add(user, default.id, paper)
         else:
-            self.store.subscriptions.unsave_paper(user.id, paper.id)
+            self.library.remove(user, default.id, paper)
         return saved
 
     def is_saved(self, user: User | None, paper: Paper) -> bool:
-        return user is not None and paper.id in self.store.subscriptions.saved_paper_ids(user.id)
+        """Whether the paper is in the user's default collection."""
+        if user is None:
+            return False
+        return self.library.default(user).id in self.library.memberships(user, [paper.id])[paper.id]
 
     def vote_states(self, paper_ids: Sequence[int], user: User | None) -> dict[int, VoteState]:
         """Every paper's upvote count and whether `user` upvoted it, in one query."""

@@ -14,10 +14,12 @@ from sqlalchemy.engine import Connection, Engine
 
 from paperfeed.errors import StoreError
 from paperfeed.store import schema
+from paperfeed.store.collections import CollectionStorage
 from paperfeed.store.community import CommunityStorage
 from paperfeed.store.embeddings import EmbeddingStorage
 from paperfeed.store.follows import FollowStorage
 from paperfeed.store.imports import ImportStorage
+from paperfeed.store.notes import NoteStorage
 from paperfeed.store.papers import PaperStorage
 from paperfeed.store.subscriptions import SubscriptionStorage
 from paperfeed.store.users import UserStorage
@@ -77,6 +79,8 @@ class Store:
         self.community = CommunityStorage(self.engine)
         self.subscriptions = SubscriptionStorage(self.engine)
         self.follows = FollowStorage(self.engine)
+        self.collections = CollectionStorage(self.engine)
+        self.notes = NoteStorage(self.engine)
 
     @property
     def dialect(self) -> str:

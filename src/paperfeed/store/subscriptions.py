@@ -70,16 +70,6 @@ digest_ledger = sa.Table(
     sa.Index("ix_digest_ledger_status_next_attempt_at", "status", "next_attempt_at"),
 )
 
-# Papers a user keeps for later; with upvotes, what recommendations learn from.
-saved_papers = sa.Table(
-    "saved_papers",
-    metadata,
-    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("paper_id", sa.Integer, sa.ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("created_at", UTCDateTime(), nullable=False),
-)
-
-
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -567,37 +557,11 @@ class SubscriptionStorage:
                         latest[sub_id] = sent_at
         return latest
 
-    # --- saved papers, and what a user likes ------------------------------------------------------
-
-    def save_paper(self, user_id: int, paper_id: int, now: dt.datetime | None = None) -> None:
-        from paperfeed.store import insert_ignoring_conflicts
-
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert_ignoring_conflicts(conn, saved_papers).values(
-                    user_id=user_id, paper_id=paper_id, created_at=now or utcnow()
-                )
-            )
-
-    def unsave_paper(self, user_id: int, paper_id: int) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.delete(saved_papers).where(
-                    saved_papers.c.user_id == user_id, saved_papers.c.paper_id == paper_id
-                )
-            )
-
-    def saved_paper_ids(self, user_id: int) -> list[int]:
-        query = (
-            sa.select(saved_papers.c.paper_id)
-            .where(saved_papers.c.user_id == user_id)
-            .order_by(saved_papers.c.created_at.desc(), saved_papers.c.paper_id.desc())
-        )
-        with self.engine.connect() as conn:
-            return list(conn.execute(query).scalars())
+    # --- what a user likes ---------------------------------------------------------------------
 
     def liked_paper_ids(self, user_ids: Sequence[int], *, per_user: int = 200) -> dict[int, list[int]]:
-        """For each user, the papers they upvoted or saved, most recent first."""
+        """For each user, the papers they upvoted or saved (in any collection), most recent first."""
+        from paperfeed.store.collections import saved_papers
         from paperfeed.store.schema import votes
 
         liked: dict[int, dict[int, dt.datetime]] = {user_id: {} for user_id in user_ids}
