@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperfeed.core import PaperFeed
 from paperfeed.errors import InvalidInput, NotFound
-from paperfeed.web import admin_sources, api, community, feeds, subscriptions, ui
+from paperfeed.web import admin_sources, api, community, feeds, library, subscriptions, ui
 
 API_PREFIX = "/api"
 CONTENT_SECURITY_POLICY = (
@@ -145,6 +145,7 @@ def create_app(core: PaperFeed) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     _install_error_handlers(app)
     community.install(app)  # before the other routers: its routes must win over their catch-all paths
+    library.install(app)  # likewise
 
     @app.get(f"{API_PREFIX}/docs", include_in_schema=False)
     def api_docs() -> HTMLResponse:

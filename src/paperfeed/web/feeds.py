@@ -36,7 +36,7 @@ def _day_time(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
 
-def _render(
+def render_feed(
     request: Request,
     fmt: FeedFormat,
     *,
@@ -44,7 +44,9 @@ def _render(
     description: str,
     page_url: str,
     items: Sequence[RankedPaper],
+    private: bool = False,
 ) -> Response:
+    """A feed of papers; a `private` one (a secret URL) is kept out of shared caches."""
     links = Links(request.app.state.core.settings)
     self_url = str(request.url)
     feed = FeedGenerator()
@@ -60,7 +62,7 @@ def _render(
     for item in items:
         _add_entry(feed, links, item.paper, item.reason)
     body = feed.atom_str(pretty=True) if fmt == "atom" else feed.rss_str(pretty=True)
-    headers = {"Cache-Control": f"public, max-age={CACHE_SECONDS}"}
+    headers = {"Cache-Control": f"{'private' if private else 'public'}, max-age={CACHE_SECONDS}"}
     return Response(content=body, media_type=MEDIA_TYPES[fmt], headers=headers)
 
 
@@ -86,7 +88,7 @@ def daily_feed(fmt: FeedFormat, request: Request, core: CoreDep) -> Response:
     page = core.day()
     base = Links(core.settings).base_url
     items = [RankedPaper(paper=paper, score=0.0) for paper in page.papers]
-    return _render(
+    return render_feed(
         request,
         fmt,
         title=f"paperfeed: daily papers of {page.day.isoformat()}",
@@ -102,7 +104,7 @@ def trending_feed(fmt: FeedFormat, request: Request, core: CoreDep, period: str 
 
     items = sources.trending(core, period, FEED_ITEMS, now=dt.datetime.now(dt.UTC))
     base = Links(core.settings).base_url
-    return _render(
+    return render_feed(
         request,
         fmt,
         title=f"paperfeed: trending ({period})",
@@ -129,7 +131,7 @@ def search_feed(fmt: FeedFormat, request: Request, core: CoreDep) -> Response:
     result = core.search(search)
     described = f"“{form.q}”" if form.q else "all papers"
     page_query = urlencode([(k, v) for k, v in params.multi_items() if k != "page"])
-    return _render(
+    return render_feed(
         request,
         fmt,
         title=f"paperfeed: search for {described}",
@@ -146,7 +148,7 @@ def recommended_feed(token: str, fmt: FeedFormat, request: Request, core: CoreDe
     if subscription is None or subscription.user_id is None or subscription.unsubscribed_at is not None:
         raise NotFound("no such feed")
     result = core.recommended(subscription.user_id, per_page=FEED_ITEMS)
-    return _render(
+    return render_feed(
         request,
         fmt,
         title="paperfeed: recommended for you",

@@ -20,6 +20,7 @@ from starlette.templating import Jinja2Templates
 
 from paperfeed.core import MAX_PAGE, PaperFeed
 from paperfeed.errors import NotFound
+from paperfeed.library import citations
 from paperfeed.models import DayPage, ResultPage, SearchFilters, SearchMode, SearchRequest, SortOrder
 from paperfeed.web.deps import CoreDep, TemplatesDep
 from paperfeed.web.security import current_user
@@ -297,6 +298,7 @@ def paper_page(paper_id: str, request: Request, core: CoreDep, templates: Templa
         "paper": paper,
         "related": core.related(paper, limit=RELATED_ON_PAGE),
         "saved": core.is_saved(current_user(request), paper),
+        "citation_bibtex": citations.to_bibtex([paper]),
         "nav": "",
     }
     return templates.TemplateResponse(request, "paper.html", context)
