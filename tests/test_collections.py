@@ -216,3 +216,32 @@ def test_pages_show_the_add_to_collection_form_only_to_logged_in_users(lib_core)
     visitor = Visitor(lib_core).log_in_as(make_user(lib_core, "ada"))
     assert "Add to collection" in visitor.get("/papers/2401.00001").text
     assert "Add to collection" in visitor.get("/search?q=attention").text
+
+
+def test_the_cli_lists_shows_adds_removes_and_exports_a_users_collections(lib_core, tmp_path):
+    import bibtexparser
+    from typer.testing import CliRunner
+
+    from paperfeed.cli import app
+
+    make_user(lib_core, "ada")
+    runner = CliRunner()
+
+    def run(*args: str):
+        result = runner.invoke(app, list(args))
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "created collection" in run("collection", "create", "--user", "ada", "Reading", "--visibility", "public")
+    assert "added 2 of 2 to Reading" in run("collection", "add", "--user", "ada", "Reading", "2401.00001",
+                                            "2401.00002")  # fmt: skip
+    listing = run("collection", "list", "--user", "ada")
+    assert "Saved (default)" in listing and "Reading" in listing and "public" in listing
+    assert "Sparse Attention at Scale" in run("collection", "show", "--user", "ada", "reading")
+    assert "removed 1 of 1" in run("collection", "remove", "--user", "ada", "Reading", "2401.00001")
+    out = tmp_path / "reading.bib"
+    run("collection", "export", "--user", "ada", "Reading", "--format", "bibtex", "-o", str(out))
+    entries = bibtexparser.parse_string(out.read_text()).entries
+    assert [e["title"] for e in entries] == ["{Retrieval for Long Documents}"]
+    missing = runner.invoke(app, ["collection", "show", "--user", "ada", "Nope"])
+    assert missing.exit_code != 0

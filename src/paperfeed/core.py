@@ -49,6 +49,7 @@ from paperfeed.search.highlight import mark, match_pattern, snippet
 from paperfeed.search.keyword import KeywordIndex
 from paperfeed.search.query import parse_user_query
 from paperfeed.search.rankers import KeywordRanker, Query, Ranker, embedding_of, rankers
+from paperfeed.search.similar import SimilarRanker
 from paperfeed.search.spelling import Speller
 from paperfeed.search.vectors import VectorIndex
 from paperfeed.store import Store
@@ -303,6 +304,68 @@ class PaperFeed:
             page=1,
             per_page=limit,
             ranking="related",
+            took_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    @cached_property
+    def similar_ranker(self) -> SimilarRanker:
+        return SimilarRanker(self.rankers["semantic"], self.vectors)  # type: ignore[arg-type]
+
+    def similar(
+        self,
+        *,
+        text: str | None = None,
+        paper: Paper | None = None,
+        collection: Collection | None = None,
+        filters: SearchFilters | None = None,
+        page: int = 1,
+        per_page: int = 20,
+    ) -> ResultPage:
+        """The papers nearest in meaning to a text, a paper or a collection (exactly one of
+        them), never the examples themselves; see paperfeed.search.similar."""
+        from paperfeed.search.similar import MAX_TEXT, Example
+
+        _check_paging(page, per_page)
+        if sum(x is not None for x in (text, paper, collection)) != 1:
+            raise InvalidInput("find papers similar to one thing: a text, a paper or a collection")
+        started = time.perf_counter()
+        ranker = self.similar_ranker
+        members: list[int] = []
+        if text is not None:
+            text = " ".join(text.split())
+            if not text:
+                raise InvalidInput("give a text to find similar papers to")
+            if len(text) > MAX_TEXT:
+                raise InvalidInput(f"texts have at most {MAX_TEXT:,} characters")
+            example: Example | None = Example(self.embedder.embed([text])[0])
+            kind = "text"
+        elif paper is not None:
+            vector = self.vectors.vector_of(paper.id)
+            if vector is None:
+                vector = self.embedder.embed([paper_text(paper.title, paper.abstract)])[0]
+            example, kind = Example(vector, frozenset([paper.id])), "paper"
+        else:
+            assert collection is not None
+            members = self.library.paper_ids(collection)
+            example, kind = ranker.of_papers(members), "collection"
+        if example is None:  # an empty collection, or none of its papers embedded yet
+            ranked, total = [], 0
+        else:
+            ranking = ranker.rank(example, filters or SearchFilters(), limit=per_page, offset=(page - 1) * per_page)
+            ranked, total = ranking.scored, ranking.total
+        items = [RankedPaper(paper=p, score=score) for p, score in self._papers(ranked)]
+        if members:
+            titles = {p.id: p.title for p in self.store.papers.get_many(members)}
+            for item in items:
+                like = ranker.closest_example(item.paper.id, list(titles))
+                if like is not None:
+                    item.reason = f"like “{titles[like]}”"
+        return ResultPage(
+            items=items,
+            total=total,
+            page=page,
+            per_page=per_page,
+            ranking=f"similar:{kind}",
             took_ms=(time.perf_counter() - started) * 1000,
         )
 

@@ -8,6 +8,7 @@ import typer
 
 from paperfeed.cli import (
     admin_cmd,
+    collection_cmd,
     digest_cmd,
     eval_cmd,
     export_cmd,
@@ -18,6 +19,7 @@ from paperfeed.cli import (
     migrate_cmd,
     search_cmd,
     serve_cmd,
+    similar_cmd,
     stats_cmd,
     sync_cmd,
 )
@@ -34,6 +36,8 @@ app = typer.Typer(
 for module in (
     import_cmd,
     search_cmd,
+    similar_cmd,
+    collection_cmd,
     serve_cmd,
     stats_cmd,
     index_cmd,

@@ -479,3 +479,68 @@ def api_library_search(
 ) -> ResultPageOut:
     """Search your own library: papers in your collections or with your note."""
     return ResultPageOut.model_validate(core.library_search(require_user(request), q, page=page, per_page=per_page))
+
+
+# --- find similar ----------------------------------------------------------------------------------------
+
+
+def _example_collection(core: PaperFeed, viewer: User | None, ref: str, token: str) -> Collection:
+    """The collection to find papers like: by number if the viewer may read it, or by its link."""
+    if token:
+        collection = core.shared_collection(token)
+        if str(collection.id) != ref.strip():
+            raise InvalidInput("that link is not this collection's")
+        return collection
+    if not ref.strip().isdigit():
+        raise InvalidInput("collections are given by number")
+    return core.collection(int(ref), viewer)
+
+
+@router.get("/similar")
+def similar_page(request: Request, core: CoreDep, templates: TemplatesDep) -> HTMLResponse:
+    """Papers like a pasted text, a paper (?paper=) or a collection (?collection=)."""
+    params = request.query_params
+    text = (params.get("text") or "").strip()
+    paper_ref = (params.get("paper") or "").strip()
+    collection_ref = (params.get("collection") or "").strip()
+    page = _page_number(params.get("page"))
+    example_paper = example_collection = None
+    result = None
+    error = None
+    try:
+        if paper_ref:
+            example_paper = core.paper(paper_ref)
+            result = core.similar(paper=example_paper, page=page)
+        elif collection_ref:
+            example_collection = _example_collection(
+                core, current_user(request), collection_ref, (params.get("token") or "")[:64]
+            )
+            result = core.similar(collection=example_collection, page=page)
+        elif text:
+            result = core.similar(text=text, page=page)
+    except InvalidInput as exc:
+        error = str(exc)
+    context = {"text": text[:20_000], "result": result, "error": error, "example_paper": example_paper,
+               "example_collection": example_collection, "nav": "search"}  # fmt: skip
+    return _render(request, templates, "similar.html", context, 400 if error else 200)
+
+
+class SimilarIn(BaseModel):
+    text: str | None = Field(default=None, max_length=20_000, description="Any text: an abstract, a draft.")
+    paper: str | None = Field(default=None, description="A paper id (arXiv id, key or DOI).")
+    collection: int | None = Field(default=None, description="A collection you may read.")
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
+    per_page: int = Field(default=20, ge=1, le=MAX_PER_PAGE)
+
+
+@api_router.post("/similar", tags=["search"])
+def api_similar(body: SimilarIn, request: Request, core: CoreDep) -> ResultPageOut:
+    """Papers nearest in meaning to a text, a paper or a collection (give exactly one)."""
+    result = core.similar(
+        text=body.text,
+        paper=core.paper(body.paper) if body.paper else None,
+        collection=core.collection(body.collection, current_user(request)) if body.collection else None,
+        page=body.page,
+        per_page=body.per_page,
+    )
+    return ResultPageOut.model_validate(result)
