@@ -66,6 +66,7 @@ Progress = Callable[[int], None]
 if TYPE_CHECKING:
     from paperfeed.ingest.follow import Clients
     from paperfeed.ingest.sync import SyncReport
+    from paperfeed.library.importer import LibraryImportReport
 
 
 class PaperFeed:
@@ -452,6 +453,23 @@ class PaperFeed:
     def collection_paper_list(self, collection: Collection) -> list[Paper]:
         """Every visible paper of the collection (for exports), the last added first."""
         return [paper for paper, _ in self._papers([(i, 0.0) for i in self.library.paper_ids(collection)])]
+
+    def import_library(
+        self,
+        user: User,
+        collection_id: int,
+        data: bytes,
+        fmt: str | None = None,
+        *,
+        filename: str = "",
+        progress: Callable[[int, int], None] | None = None,
+    ) -> LibraryImportReport:
+        """Import a BibTeX, RIS or CSL-JSON library into one of the user's collections; see
+        paperfeed.library.importer."""
+        from paperfeed.library.importer import import_library
+
+        collection = self.library.own(collection_id, user)
+        return import_library(self, user, collection, data, fmt, filename=filename, progress=progress)
 
     def note(self, user: User | None, paper: Paper) -> Note | None:
         return self.notes.of(user, paper)

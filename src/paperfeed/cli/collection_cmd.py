@@ -115,3 +115,40 @@ def collection_export(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(collection_app, name="collection")
+
+
+@collection_app.command("import")
+def collection_import(
+    user: UserOption,
+    collection: CollectionArg,
+    path: Annotated[Path, typer.Argument(help="A BibTeX, RIS or CSL-JSON library (Zotero, Mendeley, ...).")],
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help="bibtex, ris or csl-json (default: guessed).")]
+    = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Import a reference library into a collection: known papers are matched, unknown ones added."""
+    from paperfeed.cli.common import progress_bar
+
+    core = open_core(database_url)
+    owner = user_named(core, user)
+    chosen = core.library.find_own(owner, collection)
+    if not path.is_file():
+        raise InvalidInput(f"no such file: {path}")
+    data = path.read_bytes()
+    with progress_bar(f"importing into {chosen.name}") as advance:
+        seen = [0]
+
+        def progress(done: int, total: int) -> None:
+            advance(done - seen[0])
+            seen[0] = done
+
+        report = core.import_library(owner, chosen.id, data, fmt, filename=path.name, progress=progress)
+    console.print(
+        f"{report.records} records: {len(report.matched)} matched, {len(report.added)} added, "
+        f"{len(report.rejected)} rejected",
+        highlight=False,
+    )
+    for rejection in report.rejected[:50]:
+        console.print(f"  record {rejection.record_no}: {rejection.reason}", highlight=False, markup=False)
+    if len(report.rejected) > 50:
+        console.print(f"  and {len(report.rejected) - 50} more rejected", highlight=False)

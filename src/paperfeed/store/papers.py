@@ -255,6 +255,27 @@ class PaperStorage:
                     rows.setdefault(row.id, dict(row._mapping))
         return list(rows.values())
 
+    def identify(self, records: Sequence[PaperRecord]) -> list[tuple[int, str] | None]:
+        """For each record, the stored paper it is and what told it ("arXiv id", "DOI" or
+        "title"), or None: by arXiv id, then DOI, then normalised title, as imports merge."""
+        hashes = [title_hash(r.title) for r in records]
+        with self.engine.connect() as conn:
+            index = _BatchIndex()
+            for row in self._existing_rows(conn, records, hashes):
+                index.add(row)
+        found: list[tuple[int, str] | None] = []
+        for record, record_hash in zip(records, hashes, strict=True):
+            row = index.find(record, record_hash)
+            if row is None:
+                found.append(None)
+            elif record.arxiv_id and row["arxiv_id"] == record.arxiv_id:
+                found.append((row["id"], "arXiv id"))
+            elif record.doi and row["doi"] == record.doi:
+                found.append((row["id"], "DOI"))
+            else:
+                found.append((row["id"], "title"))
+        return found
+
     def set_hidden(self, paper_id: int, hidden: bool) -> None:
         with self.engine.begin() as conn:
             conn.execute(

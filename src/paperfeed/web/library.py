@@ -9,17 +9,23 @@ same page. A collection someone may not read is a 404 to them, through pages, fe
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import secrets
+import threading
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile as StarletteUpload
 from starlette.templating import Jinja2Templates
 
 from paperfeed.core import MAX_PAGE, MAX_PER_PAGE, PaperFeed
-from paperfeed.errors import InvalidInput
+from paperfeed.errors import InvalidInput, NotFound, PaperfeedError
 from paperfeed.library import citations
 from paperfeed.library.collections import MAX_DESCRIPTION, MAX_NAME
+from paperfeed.library.importer import LibraryImportReport
 from paperfeed.library.notes import MAX_NOTE
 from paperfeed.models import VISIBILITIES, Collection, Note, Paper, RankedPaper, User, Visibility
 from paperfeed.web import auth
@@ -450,8 +456,6 @@ def api_cite_paper(
 @api_router.get("/papers/{ref:path}/note")
 def api_note(ref: str, request: Request, core: CoreDep) -> NoteOut:
     """Your note on the paper (404 when you have none)."""
-    from paperfeed.errors import NotFound
-
     paper = core.paper(ref)
     note = core.note(require_user(request), paper)
     if note is None:
@@ -544,3 +548,118 @@ def api_similar(body: SimilarIn, request: Request, core: CoreDep) -> ResultPageO
         per_page=body.per_page,
     )
     return ResultPageOut.model_validate(result)
+
+
+# --- importing a library ------------------------------------------------------------------------------
+# An import runs in a thread of the server process, so a large library never holds a request open
+# past a proxy's timeout; its page shows a progress bar (refreshing itself, no script needed) and
+# then the report. Jobs live in the process that runs them: behind several workers, give the
+# importing server a sticky session, or import with `paperfeed collection import`.
+
+
+@dataclass(slots=True)
+class ImportJob:
+    id: str
+    user_id: int
+    collection_id: int
+    filename: str
+    done: int = 0
+    total: int = 0
+    report: LibraryImportReport | None = None
+    error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.report is not None or self.error is not None
+
+
+_JOBS: dict[str, ImportJob] = {}
+_JOBS_LOCK = threading.Lock()
+MAX_JOBS = 200  # finished jobs kept for their report pages
+
+
+def _run_import(core: PaperFeed, user: User, job: ImportJob, data: bytes) -> None:
+    def progress(done: int, total: int) -> None:
+        job.done, job.total = done, total
+
+    try:
+        job.report = core.import_library(user, job.collection_id, data, filename=job.filename, progress=progress)
+    except PaperfeedError as exc:
+        job.error = str(exc)
+    except Exception:  # the thread has nobody to raise to: the job page says what happened
+        logging.getLogger(__name__).exception("library import %s failed", job.id)
+        job.error = "the import failed on our side; nothing more was imported"
+
+
+def start_import(core: PaperFeed, user: User, collection_id: int, data: bytes, filename: str) -> ImportJob:
+    collection = core.library.own(collection_id, user)
+    if not data:
+        raise InvalidInput("choose a file to import")
+    job = ImportJob(id=secrets.token_urlsafe(12), user_id=user.id, collection_id=collection.id, filename=filename)
+    with _JOBS_LOCK:
+        finished = [key for key, j in _JOBS.items() if j.finished]
+        for key in finished[: max(0, len(_JOBS) - MAX_JOBS)]:
+            del _JOBS[key]
+        _JOBS[job.id] = job
+    threading.Thread(target=_run_import, args=(core, user, job, data), daemon=True, name=f"import-{job.id}").start()
+    return job
+
+
+def _job(job_id: str, user: User) -> ImportJob:
+    job = _JOBS.get(job_id)
+    if job is None or job.user_id != user.id:
+        raise NotFound("no such import")
+    return job
+
+
+@router.post("/collections/{collection_id:int}/import")
+async def import_into_collection(collection_id: int, request: Request, core: CoreDep) -> Response:
+    user = require_user(request)
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, StarletteUpload):
+        raise InvalidInput("choose a file to import")
+    data = await upload.read()
+    job = start_import(core, user, collection_id, data, upload.filename or "")
+    return RedirectResponse(f"/collections/imports/{job.id}", status_code=303)
+
+
+@router.get("/collections/imports/{job_id}")
+def import_page(job_id: str, request: Request, core: CoreDep, templates: TemplatesDep) -> HTMLResponse:
+    job = _job(job_id, require_user(request))
+    collection = core.store.collections.get(job.collection_id)
+    return _render(request, templates, "collection_import.html", {"job": job, "collection": collection,
+                                                                  "nav": "library"})  # fmt: skip
+
+
+class ImportJobOut(BaseModel):
+    id: str
+    collection_id: int
+    done: int = Field(description="Records read so far.")
+    total: int = Field(description="Records in the file (0 until it is read).")
+    finished: bool
+    error: str | None
+    report: dict | None = Field(description="matched, added and rejected records, once finished.")
+
+
+def _job_out(job: ImportJob) -> ImportJobOut:
+    return ImportJobOut(id=job.id, collection_id=job.collection_id, done=job.done, total=job.total,
+                        finished=job.finished, error=job.error,
+                        report=job.report.as_dict() if job.report else None)  # fmt: skip
+
+
+@api_router.post("/collections/{collection_id}/import", status_code=202)
+async def api_import(collection_id: int, request: Request, core: CoreDep) -> ImportJobOut:
+    """Import a BibTeX, RIS or CSL-JSON library (multipart field `file`) into the collection;
+    poll the answer's import at /api/collections/imports/{id} for progress and the report."""
+    user = require_user(request)
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, StarletteUpload):
+        raise InvalidInput("send the library as the multipart field 'file'")
+    return _job_out(start_import(core, user, collection_id, await upload.read(), upload.filename or ""))
+
+
+@api_router.get("/collections/imports/{job_id}")
+def api_import_status(job_id: str, request: Request) -> ImportJobOut:
+    return _job_out(_job(job_id, require_user(request)))

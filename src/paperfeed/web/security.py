@@ -36,6 +36,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Authorised by a signed token instead: mail clients POST here without cookies (RFC 8058 one-click).
 CSRF_EXEMPT_PATHS = frozenset({"/api/unsubscribe"})
 MAX_FORM_BYTES = 1 << 20  # forms here are short; a bigger body is not one of ours
+MAX_UPLOAD_BYTES = 100 << 20  # but a file upload (a reference library to import) may be long
 SESSION_MAX_AGE = 30 * 24 * 3600
 BROWSER_MAX_AGE = 365 * 24 * 3600
 CSRF_REFUSED = "This form has expired or did not come from paperfeed. Reload the page and try again."
@@ -172,7 +173,8 @@ class CsrfMiddleware:
             if given is None and content_type.startswith(
                 ("application/x-www-form-urlencoded", "multipart/form-data")
             ):
-                body = await _read_body(receive, MAX_FORM_BYTES)
+                limit = MAX_UPLOAD_BYTES if content_type.startswith("multipart/form-data") else MAX_FORM_BYTES
+                body = await _read_body(receive, limit)
                 if body is not None:
                     given = await _form_token(scope, body, content_type)
                     receive = _replay(body, receive)
