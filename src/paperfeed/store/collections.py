@@ -202,7 +202,9 @@ class CollectionStorage:
                      "created_at": moment}
                     for p in chunk
                 ]  # fmt: skip
-                added += conn.execute(insert_ignoring_conflicts(conn, saved_papers), rows).rowcount or 0
+                # the rows really inserted come back; rowcount is not told reliably by every driver
+                insert = insert_ignoring_conflicts(conn, saved_papers).values(rows)
+                added += len(conn.execute(insert.returning(saved_papers.c.paper_id)).all())
             conn.execute(
                 sa.update(collections).where(collections.c.id == collection.id).values(updated_at=moment)
             )
