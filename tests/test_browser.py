@@ -333,3 +333,59 @@ def test_repeated_bad_log_ins_are_throttled_in_the_browser(server: str, chromium
     )
     tab.shot("15-log-in-throttled")
     tab.close()
+
+
+def test_a_reader_keeps_a_library_collections_notes_citations_and_similar_papers(
+    server: str, chromium: object
+) -> None:
+    from playwright.sync_api import expect
+
+    reader = Tab(chromium, server)
+    reader.go("/signup")
+    reader.fill_and_submit("form.stack-form", name="librarian", password=PASSWORD, password2=PASSWORD)
+
+    # a new collection, from the library page
+    reader.page.locator(".user-nav a", has_text="Library").click()
+    reader.page.wait_for_url("**/collections")
+    reader.fill_and_submit("section.new-collection form", name="To read")
+    expect(reader.page.locator("h1")).to_have_text("To read")
+    reader.shot("20-new-collection")
+
+    # add a paper from a listing, in place (htmx): no page load
+    reader.go("/search?q=diffusion")
+    card = reader.page.locator("article.card").first
+    title = card.locator(".card-title").inner_text()
+    navigations = len(reader.navigations)
+    card.locator("form.collect select").select_option(label="To read")
+    card.locator("form.collect button", has_text="Add to collection").click()
+    expect(card.locator("form.collect .collected")).to_contain_text("To read")
+    assert len(reader.navigations) == navigations, "adding to a collection reloaded the page"
+    reader.shot("21-added-in-place")
+
+    # a private note on the paper page, and its citation
+    card.locator(".card-title a").click()
+    reader.page.wait_for_url("**/papers/**")
+    reader.page.locator("#note-body").fill("Compare with **our baseline**")
+    with reader.page.expect_navigation():
+        reader.page.locator("form.note-form button").click()
+    expect(reader.page.locator(".note-body strong")).to_have_text("our baseline")
+    reader.page.locator("details.cite summary").click()
+    expect(reader.page.locator("details.cite pre.bibtex")).to_contain_text("@")
+    reader.shot("22-note-and-cite")
+
+    # the collection shows the paper with the note; "More like this" finds others
+    reader.page.locator(".user-nav a", has_text="Library").click()
+    reader.page.locator(".collection-list a", has_text="To read").click()
+    expect(reader.page.locator("article.card .card-title")).to_have_text(title)
+    expect(reader.page.locator(".card-note")).to_contain_text("our baseline")
+    reader.page.locator("a.button", has_text="More like this").click()
+    expect(reader.page.locator("h1")).to_contain_text("More like the collection")
+    expect(reader.page.locator("article.card").first).to_be_visible()
+    expect(reader.page.locator(".card-reason").first).to_contain_text("like “")
+    reader.shot("23-more-like-this")
+
+    # library search finds the paper by the note's words
+    reader.go("/collections?q=baseline")
+    expect(reader.page.locator(".library-results article.card .card-title")).to_have_text(title)
+    assert reader.errors == [], reader.errors
+    reader.close()
