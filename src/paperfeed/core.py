@@ -44,7 +44,7 @@ from paperfeed.search.embeddings import Embedder, load_embedder, paper_text
 from paperfeed.search.highlight import mark, match_pattern, snippet
 from paperfeed.search.keyword import KeywordIndex
 from paperfeed.search.query import parse_user_query
-from paperfeed.search.rankers import KeywordRanker, Query, Ranker, embedding_of, rankers
+from paperfeed.search.rankers import KeywordRanker, Query, Ranker, RelatedRanker, embedding_of, rankers
 from paperfeed.search.spelling import Speller
 from paperfeed.search.vectors import VectorIndex
 from paperfeed.store import Store
@@ -54,7 +54,6 @@ from paperfeed.text import title_key
 MAX_PER_PAGE = 100
 DAY_PAGE_SIZE = 50
 MAX_PAGE = 500  # deep pagination is never useful and costs the index dearly
-RELATED_DUPLICATE_SIMILARITY = 0.985  # nearer than this is the same paper under another record
 
 Progress = Callable[[int], None]
 
@@ -220,6 +219,12 @@ class PaperFeed:
         """Every search mode's ranker, by name (see paperfeed.search.rankers)."""
         return rankers(self.keyword, self.vectors)
 
+    @cached_property
+    def related_ranker(self) -> RelatedRanker:
+        keyword = self.rankers["keyword"]
+        assert isinstance(keyword, KeywordRanker)
+        return RelatedRanker(keyword, self.vectors)
+
     def search(self, request: SearchRequest) -> ResultPage:
         """One page of papers for a query, in any mode (keyword, semantic, hybrid), with the same
         filters and pagination everywhere. An empty query lists the newest papers."""
@@ -274,7 +279,7 @@ class PaperFeed:
         return newest[request.offset : request.offset + request.per_page], len(newest)
 
     def related(self, paper: Paper, limit: int = 10) -> ResultPage:
-        """The papers nearest in meaning to `paper`: never the paper itself, nor its duplicates
+        """The papers most like `paper` (see RelatedRanker): never the paper itself, nor its duplicates
         (the same normalised title, or a near-identical embedding)."""
         if not 1 <= limit <= MAX_PER_PAGE:
             raise InvalidInput(f"limit must be between 1 and {MAX_PER_PAGE}")
@@ -284,12 +289,7 @@ class PaperFeed:
             vector = self.embedder.embed([paper_text(paper.title, paper.abstract)])[0]
         own_title = title_key(paper.title)
         items: list[RankedPaper] = []
-        ids, scores = self.vectors.search(vector, limit * 2 + 10)
-        candidates = [
-            (paper_id, score)
-            for paper_id, score in zip(ids, scores, strict=True)
-            if paper_id != paper.id and score < RELATED_DUPLICATE_SIMILARITY
-        ]
+        candidates = self.related_ranker.rank_like(paper.id, paper.title, vector)[: limit * 2 + 10]
         for other, score in self._papers(candidates):
             if title_key(other.title) != own_title and len(items) < limit:
                 items.append(RankedPaper(paper=other, score=score))

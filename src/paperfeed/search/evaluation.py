@@ -233,7 +233,7 @@ class FusionTrial:
 
 # The grid `tune_fusion` searches: semantic weights for short and long queries, and where each
 # ends (in query words).
-WEIGHTS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 SHORT_WORDS = (1, 2, 3)
 LONG_WORDS = (6, 10, 14, 20)
 

@@ -187,6 +187,32 @@ class HybridRanker:
         return Ranking(fused[offset : offset + limit], len(fused))
 
 
+class RelatedRanker:
+    """Papers like a given paper: its nearest neighbours by embedding, fused with a keyword
+    search for its title (papers that name the same method or task). On the topic queries of
+    the tuning half, the share of a paper's 10 related papers that share a topic with it rose
+    from 0.294 (neighbours alone) to 0.323 with the title at weight 0.2 (eval/README.md)."""
+
+    name = "related"
+    fusion = Fusion(short_weight=0.8, long_weight=0.8)  # the semantic share, for any title length
+    duplicate_similarity = 0.985  # nearer than this is the same paper under another record
+
+    def __init__(self, keyword: KeywordRanker, vectors: VectorIndex, *, depth: int = HYBRID_DEPTH) -> None:
+        self.keyword = keyword
+        self.vectors = vectors
+        self.depth = depth
+
+    def rank_like(self, paper_id: int, title: str, vector: np.ndarray) -> list[tuple[int, float]]:
+        """Every candidate, best first; never the paper itself nor a near-identical record."""
+        ids, scores = self.vectors.search(vector, self.depth + 1)
+        duplicates = {i for i, score in zip(ids, scores, strict=True) if score >= self.duplicate_similarity}
+        duplicates.add(paper_id)
+        semantic = [(i, score) for i, score in zip(ids, scores, strict=True) if i not in duplicates]
+        by_title = self.keyword.rank(Query.of(title), SearchFilters(), limit=self.depth + 1).scored
+        keyword = [(i, score) for i, score in by_title if i not in duplicates]
+        return fuse(keyword, semantic, len(title.split()), self.fusion)
+
+
 def rankers(keyword: KeywordIndex, vectors: VectorIndex) -> dict[str, Ranker]:
     """Every search mode by name."""
     keyword_ranker = KeywordRanker(keyword)
