@@ -145,6 +145,48 @@ def test_recommendation_feed_is_private_to_its_token(core: PaperFeed, client: Te
     assert client.get(f"/feeds/recommended/{subscription.feed_token}.rss").status_code == 404
 
 
+def _reader_with_recommendations(core: PaperFeed, liked: list[str]):
+    store = core.store
+    user = store.users.create("reader", "x", is_admin=False, now=dt.datetime.now(dt.UTC))
+    ids = store.papers.ids_with_keys(["2601.00001", "2611.00001", "2611.00002", "2611.00003"])
+    directions = {
+        "2601.00001": [1, 0.3, 0],
+        "2611.00001": [1, 0.2, 0.1],
+        "2611.00002": [1, 0, 0.4],
+        "2611.00003": [0, 0, 1],
+    }
+    store.embeddings.put_many(
+        "test@1", [(ids[k], "h", np.array(v, dtype=np.float32)) for k, v in directions.items()]
+    )
+    for key in liked:
+        store.subscriptions.save_paper(user.id, ids[key])
+    subscription = store.subscriptions.create(
+        SubscriptionSpec(email="reader@example.org", include_recommendations=True), user_id=user.id
+    )
+    return subscription, ids
+
+
+def test_recommendation_feeds_are_never_kept_by_shared_caches(core: PaperFeed, client: TestClient) -> None:
+    subscription, _ = _reader_with_recommendations(core, ["2601.00001"])
+    private = client.get(f"/feeds/recommended/{subscription.feed_token}.atom")
+    assert private.status_code == 200
+    assert private.headers["cache-control"] == "private, no-store"
+    assert client.get("/feeds/daily.atom").headers["cache-control"].startswith("public")
+
+
+def test_a_liked_paper_hidden_since_is_never_quoted_as_the_reason(
+    core: PaperFeed, client: TestClient
+) -> None:
+    subscription, ids = _reader_with_recommendations(core, ["2601.00001", "2611.00003"])
+    core.store.papers.set_hidden(ids["2601.00001"], True)
+
+    feed = read(client, f"/feeds/recommended/{subscription.feed_token}.rss", "application/rss+xml")
+
+    assert feed.entries
+    assert all("Old Diffusion Paper" not in entry.summary for entry in feed.entries)
+    assert any("because you liked “Language Models Reason”" in entry.summary for entry in feed.entries)
+
+
 def test_an_unknown_feed_format_is_not_found(client: TestClient) -> None:
     assert client.get("/feeds/daily.json").status_code in (404, 422)
 

@@ -524,6 +524,7 @@ class SubscriptionStorage:
             return [(model, count, last) for model, count, last in conn.execute(query)]
 
     def paper_titles(self, paper_ids: Sequence[int]) -> dict[int, str]:
+        """Titles of those papers that are not hidden: a hidden paper is never quoted."""
         from paperfeed.store.schema import papers
 
         titles: dict[int, str] = {}
@@ -531,7 +532,7 @@ class SubscriptionStorage:
         with self.engine.connect() as conn:
             for start in range(0, len(ids), 5_000):
                 query = sa.select(papers.c.id, papers.c.title).where(
-                    papers.c.id.in_(ids[start : start + 5_000])
+                    papers.c.id.in_(ids[start : start + 5_000]), papers.c.hidden.is_(False)
                 )
                 titles.update({paper_id: title for paper_id, title in conn.execute(query)})
         return titles

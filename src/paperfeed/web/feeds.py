@@ -44,6 +44,7 @@ def _render(
     description: str,
     page_url: str,
     items: Sequence[RankedPaper],
+    private: bool = False,
 ) -> Response:
     links = Links(request.app.state.core.settings)
     self_url = str(request.url)
@@ -60,7 +61,8 @@ def _render(
     for item in items:
         _add_entry(feed, links, item.paper, item.reason)
     body = feed.atom_str(pretty=True) if fmt == "atom" else feed.rss_str(pretty=True)
-    headers = {"Cache-Control": f"public, max-age={CACHE_SECONDS}"}
+    # A private feed's URL is its only key: no shared cache may keep or hand out a copy.
+    headers = {"Cache-Control": "private, no-store" if private else f"public, max-age={CACHE_SECONDS}"}
     return Response(content=body, media_type=MEDIA_TYPES[fmt], headers=headers)
 
 
@@ -153,4 +155,5 @@ def recommended_feed(token: str, fmt: FeedFormat, request: Request, core: CoreDe
         description="Recent papers chosen from what you upvoted and saved on paperfeed.",
         page_url=Links(core.settings).settings_page(),
         items=result.items,
+        private=True,
     )

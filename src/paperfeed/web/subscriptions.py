@@ -26,7 +26,7 @@ from paperfeed.errors import InvalidInput, LoginRequired, NotFound, PaperfeedErr
 from paperfeed.models import SearchFilters, SearchMode, User
 from paperfeed.store.subscriptions import SavedSearch, Subscription, SubscriptionSpec
 from paperfeed.web import security
-from paperfeed.web.deps import CoreDep, TemplatesDep
+from paperfeed.web.deps import CoreDep, RowId, TemplatesDep
 
 router = APIRouter()
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -250,7 +250,7 @@ def _owned(core, request: Request, subscription_id: int) -> Subscription:
 
 
 @router.post("/settings/subscriptions/{subscription_id}", include_in_schema=False)
-async def settings_update(subscription_id: int, request: Request, core: CoreDep) -> Response:
+async def settings_update(subscription_id: RowId, request: Request, core: CoreDep) -> Response:
     form = await request.form()
     subscription = _owned(core, request, subscription_id)
     if form.get("action") == "unsubscribe":
