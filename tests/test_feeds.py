@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from html.parser import HTMLParser
 
 import feedparser
 import numpy as np
@@ -205,3 +206,39 @@ def test_day_and_search_pages_advertise_their_feeds(client: TestClient) -> None:
     assert href.startswith("/feeds/search.atom?")
     feed = read(client, href, "application/atom+xml")
     assert [e.title for e in feed.entries] == ["Diffusion for Images"]
+
+
+# Entity-encoded markup, as sources send it: decoded on import into text that reads like tags.
+HOSTILE_ABSTRACT = "We show &lt;img src=x onerror=alert(1)&gt; and &lt;b&gt;more&lt;/b&gt; &amp; less."
+
+
+@pytest.mark.parametrize("suffix", ["rss", "atom"])
+def test_abstracts_reach_a_feed_reader_as_text_never_as_markup(
+    core: PaperFeed, client: TestClient, suffix: str
+) -> None:
+    add_papers(
+        core, paper("Hostile Abstract", arxiv_id="2611.00009", published=TODAY, abstract=HOSTILE_ABSTRACT)
+    )
+    answer = client.get(f"/feeds/search.{suffix}", params={"q": "hostile"})
+    # What a reader that trusts the feed does: take the summary as HTML, without sanitising it.
+    feed = feedparser.parse(answer.content, sanitize_html=False)
+    [entry] = [e for e in feed.entries if e.title == "Hostile Abstract"]
+    stored = core.paper("2611.00009").abstract
+    assert "<img src=x onerror=alert(1)>" in stored
+    parser = _Tags()
+    parser.feed(entry.summary)
+    assert parser.tags == []
+    assert parser.text == stored  # shown to the reader as the text it is
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.text = ""
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        self.tags.append(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.text += data

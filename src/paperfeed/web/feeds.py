@@ -10,6 +10,7 @@ token of one subscription, and any other token is a 404.
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections.abc import Sequence
 from typing import Literal
 from urllib.parse import urlencode
@@ -74,7 +75,9 @@ def _add_entry(feed: FeedGenerator, links: Links, paper: Paper, reason: str | No
     entry.title(paper.title)
     entry.link(href=url, rel="alternate")
     summary = paper.abstract or paper.title
-    entry.summary(f"{reason}. {summary}" if reason else summary)
+    # Readers insert an RSS description (and an Atom html summary) into their pages as HTML, so
+    # abstracts, which are text and may well hold "<img ...>", go out escaped for that context.
+    entry.summary(html.escape(f"{reason}. {summary}" if reason else summary, quote=False), type="html")
     for name in paper.authors[:20]:
         entry.author(name=name)
     for category in paper.categories:
