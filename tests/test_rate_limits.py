@@ -3,15 +3,10 @@ so exactly the limit gets through, on both database backends."""
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 
 from community_helpers import PASSWORD, cheap_password_hashing, make_user
-from helpers import add_papers, paper
+from helpers import add_papers, all_at_once, paper
 from paperfeed.community.accounts import (
     FAILED_LOGINS_PER_ACCOUNT,
     FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS,
@@ -20,31 +15,11 @@ from paperfeed.community.accounts import (
 )
 from paperfeed.community.comments import COMMENTS_PER_USER
 from paperfeed.core import PaperFeed
-from paperfeed.errors import PermissionDenied, TooManyRequests
 
 
 @pytest.fixture(autouse=True)
 def _fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     cheap_password_hashing(monkeypatch)
-
-
-def all_at_once(count: int, attempt: Callable[[int], object]) -> Counter[str]:
-    """Run `attempt(0..count-1)` in `count` threads released together; how each one ended:
-    "ok", "refused" (PermissionDenied) or "throttled" (TooManyRequests)."""
-    barrier = threading.Barrier(count)
-
-    def one(number: int) -> str:
-        barrier.wait()
-        try:
-            attempt(number)
-        except TooManyRequests:
-            return "throttled"
-        except PermissionDenied:
-            return "refused"
-        return "ok"
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return Counter(pool.map(one, range(count)))
 
 
 def test_concurrent_guesses_at_one_account_from_one_address_check_only_the_free_few(core: PaperFeed) -> None:

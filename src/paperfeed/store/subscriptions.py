@@ -304,16 +304,6 @@ class SubscriptionStorage:
         with self.engine.connect() as conn:
             return [_row_to_subscription(row) for row in conn.execute(query)]
 
-    def pending_count(self, email: str, since: dt.datetime) -> int:
-        """Unconfirmed subscriptions made for an address since a moment (to limit confirmation mails)."""
-        query = sa.select(sa.func.count()).where(
-            subscriptions.c.email == email,
-            subscriptions.c.confirmed_at.is_(None),
-            subscriptions.c.created_at >= since,
-        )
-        with self.engine.connect() as conn:
-            return conn.execute(query).scalar_one()
-
     def active(self) -> list[Subscription]:
         """Confirmed subscriptions that have not been cancelled."""
         query = (

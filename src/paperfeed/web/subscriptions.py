@@ -26,6 +26,7 @@ from paperfeed.errors import InvalidInput, LoginRequired, NotFound, PaperfeedErr
 from paperfeed.models import SearchFilters, SearchMode, User
 from paperfeed.store.subscriptions import SavedSearch, Subscription, SubscriptionSpec
 from paperfeed.web import security
+from paperfeed.web.auth import client_address
 from paperfeed.web.deps import CoreDep, RowId, TemplatesDep
 
 router = APIRouter()
@@ -177,7 +178,9 @@ async def subscribe_submit(request: Request, core: CoreDep, templates: Templates
         spec = spec_from_form(
             form, email=str(form.get("email") or ""), default_hour=core.settings.digest_send_hour
         )
-        subscription = subscriptions.subscribe(core, spec, user_id=user.id if user else None)
+        subscription = subscriptions.subscribe(
+            core, spec, user_id=user.id if user else None, client=client_address(request)
+        )
     except PaperfeedError as exc:
         searches = searches_from_form(form)
         context = _form_context(
@@ -376,7 +379,10 @@ def api_subscribe(body: SubscriptionIn, request: Request, core: CoreDep) -> Subs
         include_recommendations=body.include_recommendations,
     )
     try:
-        return SubscriptionOut.of(subscriptions.subscribe(core, spec, user_id=user.id if user else None))
+        subscription = subscriptions.subscribe(
+            core, spec, user_id=user.id if user else None, client=client_address(request)
+        )
+        return SubscriptionOut.of(subscription)
     except (MailNotConfigured, MailUnavailable, TooManyRequests) as exc:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
         raise HTTPException(_status_of(exc), str(exc), headers=headers) from exc
