@@ -79,3 +79,14 @@ def test_malformed_form_bodies_are_bad_requests_on_every_state_changing_route(
             path, content=body, headers={"Content-Type": content_type, CSRF_HEADER: alice.token()}
         )
         assert with_token.status_code < 500, (path, with_token.text[:300])
+
+
+def test_the_instance_secret_exists_as_soon_as_the_app_is_made(core: PaperFeed) -> None:
+    from paperfeed.digest.links import SECRET_FILE
+    from paperfeed.web.app import create_app
+
+    secret = core.settings.data_dir / SECRET_FILE
+    secret.unlink(missing_ok=True)
+    create_app(core)
+    # Not at the first visit, which may come when the disk is full and fail every page.
+    assert secret.read_text().strip()

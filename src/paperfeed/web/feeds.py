@@ -24,7 +24,17 @@ from paperfeed.errors import InvalidInput, NotFound
 from paperfeed.models import Paper, RankedPaper
 from paperfeed.web.deps import CoreDep
 
-router = APIRouter(prefix="/feeds", tags=["feeds"])
+# Feeds are XML, not JSON: the schema says so, for both formats.
+_FEED_RESPONSE = {
+    200: {
+        "description": "An RSS 2.0 (.rss) or Atom (.atom) feed.",
+        "content": {
+            "application/rss+xml": {"schema": {"type": "string"}},
+            "application/atom+xml": {"schema": {"type": "string"}},
+        },
+    }
+}
+router = APIRouter(prefix="/feeds", tags=["feeds"], responses=_FEED_RESPONSE, default_response_class=Response)
 
 FeedFormat = Literal["rss", "atom"]
 FEED_ITEMS = 50

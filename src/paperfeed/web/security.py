@@ -45,13 +45,16 @@ MALFORMED_FORM = "The form data could not be read. Reload the page and try again
 _UNSET = object()
 
 
+def csrf_key(secret: str) -> bytes:
+    """The key CSRF tokens are made with, derived from the instance secret."""
+    return hmac.new(secret.encode(), b"paperfeed csrf", hashlib.sha256).digest()
+
+
 def _csrf_key(app: object) -> bytes:
     state = app.state  # type: ignore[attr-defined]
     key = getattr(state, "csrf_key", None)
     if key is None:
-        secret = secret_key(state.core.settings)
-        key = hmac.new(secret.encode(), b"paperfeed csrf", hashlib.sha256).digest()
-        state.csrf_key = key
+        key = state.csrf_key = csrf_key(secret_key(state.core.settings))
     return key
 
 
