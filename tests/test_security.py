@@ -278,12 +278,12 @@ def test_only_admins_moderate(site: PaperFeed) -> None:
 
 def test_repeated_bad_log_ins_are_answered_429_with_when_to_retry(site: PaperFeed) -> None:
     browser = Visitor(site)
-    for _ in range(5):
+    for _ in range(3):
         assert browser.log_in("alice", "wrong password").status_code == 401
     throttled = browser.log_in("alice", PASSWORD)  # even the right password waits now
     assert throttled.status_code == 429
-    assert "Too many failed log-ins for this account. Try again in 15 minutes." in throttled.text
-    assert 0 < int(throttled.headers["Retry-After"]) <= 15 * 60
+    assert "Too many failed log-ins for this account. Try again in " in throttled.text
+    assert 1 <= int(throttled.headers["Retry-After"]) <= 2  # the first delay, less the time gone by
 
 
 # --- suspension and hiding ----------------------------------------------------------------------------

@@ -329,7 +329,12 @@ class PaperFeed:
 
     @cached_property
     def accounts(self) -> Accounts:
-        return Accounts(self.store)
+        return Accounts(self.store, on_attack=self._login_alert)
+
+    def _login_alert(self, user: User) -> None:
+        from paperfeed.digest.alerts import send_login_alert  # digest builds on the core
+
+        send_login_alert(self, user)
 
     @cached_property
     def discussion(self) -> Comments:

@@ -98,11 +98,14 @@ class Comments:
     def add(self, user: User, paper: Paper, body: str, parent_id: int | None = None) -> Comment:
         body = check_body(body)
         bucket = f"comment:user:{user.id}"
-        self.limiter.check(bucket, COMMENTS_PER_USER)
-        comment = self.store.community.add_comment(
-            paper_id=paper.id, user_id=user.id, parent_id=parent_id, body=body, now=self.clock()
-        )
-        self.limiter.hit(bucket, COMMENTS_PER_USER)
+        ticket = self.limiter.take((bucket, COMMENTS_PER_USER))
+        try:
+            comment = self.store.community.add_comment(
+                paper_id=paper.id, user_id=user.id, parent_id=parent_id, body=body, now=self.clock()
+            )
+        except BaseException:
+            self.limiter.give_back(ticket)  # only comments posted count
+            raise
         comment.html = render_markdown(comment.body)
         return comment
 

@@ -73,8 +73,7 @@ class Submissions:
                     return SubmissionOutcome(paper=known, submission=earlier, created=False, fetched=False)
             elif record is None:
                 bucket = f"arxiv-fetch:user:{user.id}"
-                self.limiter.check(bucket, ARXIV_FETCHES_PER_USER)
-                self.limiter.hit(bucket, ARXIV_FETCHES_PER_USER)
+                self.limiter.take((bucket, ARXIV_FETCHES_PER_USER))
                 with self._fetching:
                     record = fetch_paper(self.client(), ref.strip())
                 if record is None:

@@ -231,8 +231,11 @@ class Recommender:
         top = np.argpartition(-scores, wanted - 1)[:wanted]
         top = top[np.argsort(-scores[top], kind="stable")][offset:]
 
-        # Why: the liked paper closest to each recommendation.
-        nearest = np.argmax(candidates.vectors[top] @ liked_vectors.T, axis=1)
+        # Why: the liked paper closest to each recommendation, among those that may be named
+        # (a paper hidden since it was liked still counts, but is never quoted).
+        quotable = np.array([paper_id in self._titles for paper_id in liked_ids])
+        similarity = np.where(quotable, candidates.vectors[top] @ liked_vectors.T, -np.inf)
+        nearest = np.argmax(similarity, axis=1)
         papers = self._paper_map([int(candidates.ids[i]) for i in top])
         items = []
         for i, j in zip(top, nearest, strict=True):

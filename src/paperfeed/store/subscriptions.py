@@ -304,16 +304,6 @@ class SubscriptionStorage:
         with self.engine.connect() as conn:
             return [_row_to_subscription(row) for row in conn.execute(query)]
 
-    def pending_count(self, email: str, since: dt.datetime) -> int:
-        """Unconfirmed subscriptions made for an address since a moment (to limit confirmation mails)."""
-        query = sa.select(sa.func.count()).where(
-            subscriptions.c.email == email,
-            subscriptions.c.confirmed_at.is_(None),
-            subscriptions.c.created_at >= since,
-        )
-        with self.engine.connect() as conn:
-            return conn.execute(query).scalar_one()
-
     def active(self) -> list[Subscription]:
         """Confirmed subscriptions that have not been cancelled."""
         query = (
@@ -524,6 +514,7 @@ class SubscriptionStorage:
             return [(model, count, last) for model, count, last in conn.execute(query)]
 
     def paper_titles(self, paper_ids: Sequence[int]) -> dict[int, str]:
+        """Titles of those papers that are not hidden: a hidden paper is never quoted."""
         from paperfeed.store.schema import papers
 
         titles: dict[int, str] = {}
@@ -531,7 +522,7 @@ class SubscriptionStorage:
         with self.engine.connect() as conn:
             for start in range(0, len(ids), 5_000):
                 query = sa.select(papers.c.id, papers.c.title).where(
-                    papers.c.id.in_(ids[start : start + 5_000])
+                    papers.c.id.in_(ids[start : start + 5_000]), papers.c.hidden.is_(False)
                 )
                 titles.update({paper_id: title for paper_id, title in conn.execute(query)})
         return titles

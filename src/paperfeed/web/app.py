@@ -14,6 +14,7 @@ from importlib.resources import files
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
@@ -21,8 +22,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperfeed.core import PaperFeed
+from paperfeed.digest.links import secret_key
 from paperfeed.errors import InvalidInput, NotFound
 from paperfeed.web import admin_sources, api, community, feeds, subscriptions, ui
+from paperfeed.web.security import csrf_key
 
 API_PREFIX = "/api"
 CONTENT_SECURITY_POLICY = (
@@ -132,6 +135,38 @@ def _docs_page() -> HTMLResponse:
     return page
 
 
+# Answers any API operation may give besides its own, documented once for all of them: the
+# schema is what clients (and the fuzzing tests) hold the API to.
+_COMMON_ERRORS = {
+    "400": "The request cannot be answered as asked (a bad value, an unreadable body).",
+    "404": "Nothing there: no such paper, comment, subscription or path.",
+    "422": "A parameter is missing or invalid.",
+    "429": "Too many requests of this kind; the Retry-After header says when to try again.",
+}
+_STATE_CHANGE_ERRORS = {
+    "401": "Log in first (session cookie).",
+    "403": "Not allowed, or the X-CSRF-Token header is missing or wrong.",
+}
+
+
+def _openapi_with_errors(app: FastAPI) -> dict:
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+        json_error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+        page_error = {"content": {"text/html": {"schema": {"type": "string"}}}}  # outside /api
+        for path, operations in schema.get("paths", {}).items():
+            error = json_error if path.startswith(API_PREFIX + "/") else page_error
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                extra = dict(_COMMON_ERRORS)
+                if method.upper() not in ("GET", "HEAD", "OPTIONS"):
+                    extra.update(_STATE_CHANGE_ERRORS)
+                for status, description in extra.items():
+                    responses.setdefault(status, {"description": description, **error})
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
 def create_app(core: PaperFeed) -> FastAPI:
     app = FastAPI(
         title="paperfeed",
@@ -141,6 +176,8 @@ def create_app(core: PaperFeed) -> FastAPI:
         redoc_url=None,
     )
     app.state.core = core
+    # Made (or read) now, at start-up: created lazily, a first visit on a full disk failed every page.
+    app.state.csrf_key = csrf_key(secret_key(core.settings))
     app.state.templates = ui.build_templates()
     app.add_middleware(SecurityHeaders)
     _install_error_handlers(app)
@@ -156,6 +193,7 @@ def create_app(core: PaperFeed) -> FastAPI:
     app.include_router(feeds.router)
     app.include_router(subscriptions.router)
     app.include_router(admin_sources.router)
+    app.openapi = lambda: _openapi_with_errors(app)  # type: ignore[method-assign]
     return app
 
 

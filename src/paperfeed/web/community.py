@@ -29,7 +29,7 @@ from paperfeed.errors import (
 )
 from paperfeed.models import Comment, Paper, RankedPaper, Submission, User, VoteState
 from paperfeed.web import auth
-from paperfeed.web.deps import CoreDep, TemplatesDep
+from paperfeed.web.deps import MAX_ID, CoreDep, RowId, TemplatesDep, parse_id
 from paperfeed.web.schemas import ErrorOut, PaperOut, ResultPageOut
 from paperfeed.web.security import CSRF_HEADER, CsrfMiddleware, csrf_token, current_user
 from paperfeed.web.ui import parse_day
@@ -241,14 +241,16 @@ def add_comment(
     parent_id: Annotated[str, Form()] = "",
 ) -> Response:
     user = require_user(request)
-    parent = int(parent_id) if parent_id.strip().isdigit() else None
+    parent = parse_id(parent_id) if parent_id.strip() else None
+    if parent_id.strip() and parent is None:
+        raise InvalidInput(f"there is no comment {parent_id.strip()[:20]!r} to reply to")
     comment = core.add_comment(user, ref, body, parent_id=parent)
     return RedirectResponse(_comment_url(core.paper(ref), comment.id), status_code=303)
 
 
 @router.get("/comments/{comment_id}/edit")
 def edit_comment_page(
-    comment_id: int, request: Request, core: CoreDep, templates: TemplatesDep, next: str = "/"
+    comment_id: RowId, request: Request, core: CoreDep, templates: TemplatesDep, next: str = "/"
 ) -> Response:
     user = require_user(request)
     comment = core.comment(comment_id, user)
@@ -260,7 +262,7 @@ def edit_comment_page(
 
 @router.post("/comments/{comment_id}/edit")
 def edit_comment(
-    comment_id: int,
+    comment_id: RowId,
     request: Request,
     core: CoreDep,
     templates: TemplatesDep,
@@ -280,7 +282,7 @@ def edit_comment(
 
 @router.post("/comments/{comment_id}/delete")
 def delete_comment(
-    comment_id: int, request: Request, core: CoreDep, next: Annotated[str, Form()] = "/"
+    comment_id: RowId, request: Request, core: CoreDep, next: Annotated[str, Form()] = "/"
 ) -> Response:
     user = require_user(request)
     core.delete_comment(user, comment_id)
@@ -308,7 +310,7 @@ def hide_paper(ref: str, request: Request, core: CoreDep, hidden: Annotated[str,
 
 @router.post("/admin/comments/{comment_id}/hide")
 def hide_comment(
-    comment_id: int,
+    comment_id: RowId,
     request: Request,
     core: CoreDep,
     hidden: Annotated[str, Form()] = "1",
@@ -394,7 +396,9 @@ class VoteOut(BaseModel):
 
 class CommentIn(BaseModel):
     body: str = Field(description="Markdown, at most 10,000 characters.")
-    parent_id: int | None = Field(default=None, description="The comment this one replies to.")
+    parent_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="The comment this one replies to."
+    )
 
 
 class CommentEditIn(BaseModel):
@@ -477,13 +481,13 @@ def api_add_comment(ref: str, comment: CommentIn, request: Request, core: CoreDe
 
 
 @api_router.patch("/comments/{comment_id}", tags=["community"])
-def api_edit_comment(comment_id: int, edit: CommentEditIn, request: Request, core: CoreDep) -> CommentOut:
+def api_edit_comment(comment_id: RowId, edit: CommentEditIn, request: Request, core: CoreDep) -> CommentOut:
     """Change the text of your own comment."""
     return CommentOut.model_validate(core.edit_comment(_api_user(request), comment_id, edit.body))
 
 
 @api_router.delete("/comments/{comment_id}", status_code=204, tags=["community"])
-def api_delete_comment(comment_id: int, request: Request, core: CoreDep) -> Response:
+def api_delete_comment(comment_id: RowId, request: Request, core: CoreDep) -> Response:
     """Delete your own comment (replies to it stay)."""
     core.delete_comment(_api_user(request), comment_id)
     return Response(status_code=204)

@@ -1,10 +1,11 @@
-"""What route handlers receive from the application: the core and the template renderer."""
+"""What route handlers receive from the application: the core and the template renderer, and the
+one type every row id in a path is read as."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from starlette.templating import Jinja2Templates
 
 from paperfeed.core import PaperFeed
@@ -20,3 +21,18 @@ def get_templates(request: Request) -> Jinja2Templates:
 
 CoreDep = Annotated[PaperFeed, Depends(get_core)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
+
+
+# Ids are database integers: anything outside 1..2^63-1 names no row, and must not reach the
+# database (which cannot even compare with it).
+MAX_ID = 2**63 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="A positive whole number.")]
+
+
+def parse_id(text: str) -> int | None:
+    """A row id typed into a form: ASCII digits only (`"²".isdigit()` is true), in range."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_ID else None

@@ -10,6 +10,7 @@ token of one subscription, and any other token is a 404.
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections.abc import Sequence
 from typing import Literal
 from urllib.parse import urlencode
@@ -23,7 +24,17 @@ from paperfeed.errors import InvalidInput, NotFound
 from paperfeed.models import Paper, RankedPaper
 from paperfeed.web.deps import CoreDep
 
-router = APIRouter(prefix="/feeds", tags=["feeds"])
+# Feeds are XML, not JSON: the schema says so, for both formats.
+_FEED_RESPONSE = {
+    200: {
+        "description": "An RSS 2.0 (.rss) or Atom (.atom) feed.",
+        "content": {
+            "application/rss+xml": {"schema": {"type": "string"}},
+            "application/atom+xml": {"schema": {"type": "string"}},
+        },
+    }
+}
+router = APIRouter(prefix="/feeds", tags=["feeds"], responses=_FEED_RESPONSE, default_response_class=Response)
 
 FeedFormat = Literal["rss", "atom"]
 FEED_ITEMS = 50
@@ -44,6 +55,7 @@ def _render(
     description: str,
     page_url: str,
     items: Sequence[RankedPaper],
+    private: bool = False,
 ) -> Response:
     links = Links(request.app.state.core.settings)
     self_url = str(request.url)
@@ -60,7 +72,8 @@ def _render(
     for item in items:
         _add_entry(feed, links, item.paper, item.reason)
     body = feed.atom_str(pretty=True) if fmt == "atom" else feed.rss_str(pretty=True)
-    headers = {"Cache-Control": f"public, max-age={CACHE_SECONDS}"}
+    # A private feed's URL is its only key: no shared cache may keep or hand out a copy.
+    headers = {"Cache-Control": "private, no-store" if private else f"public, max-age={CACHE_SECONDS}"}
     return Response(content=body, media_type=MEDIA_TYPES[fmt], headers=headers)
 
 
@@ -72,7 +85,9 @@ def _add_entry(feed: FeedGenerator, links: Links, paper: Paper, reason: str | No
     entry.title(paper.title)
     entry.link(href=url, rel="alternate")
     summary = paper.abstract or paper.title
-    entry.summary(f"{reason}. {summary}" if reason else summary)
+    # Readers insert an RSS description (and an Atom html summary) into their pages as HTML, so
+    # abstracts, which are text and may well hold "<img ...>", go out escaped for that context.
+    entry.summary(html.escape(f"{reason}. {summary}" if reason else summary, quote=False), type="html")
     for name in paper.authors[:20]:
         entry.author(name=name)
     for category in paper.categories:
@@ -153,4 +168,5 @@ def recommended_feed(token: str, fmt: FeedFormat, request: Request, core: CoreDe
         description="Recent papers chosen from what you upvoted and saved on paperfeed.",
         page_url=Links(core.settings).settings_page(),
         items=result.items,
+        private=True,
     )

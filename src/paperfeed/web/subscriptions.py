@@ -26,7 +26,8 @@ from paperfeed.errors import InvalidInput, LoginRequired, NotFound, PaperfeedErr
 from paperfeed.models import SearchFilters, SearchMode, User
 from paperfeed.store.subscriptions import SavedSearch, Subscription, SubscriptionSpec
 from paperfeed.web import security
-from paperfeed.web.deps import CoreDep, TemplatesDep
+from paperfeed.web.auth import client_address
+from paperfeed.web.deps import CoreDep, RowId, TemplatesDep
 
 router = APIRouter()
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -177,7 +178,9 @@ async def subscribe_submit(request: Request, core: CoreDep, templates: Templates
         spec = spec_from_form(
             form, email=str(form.get("email") or ""), default_hour=core.settings.digest_send_hour
         )
-        subscription = subscriptions.subscribe(core, spec, user_id=user.id if user else None)
+        subscription = subscriptions.subscribe(
+            core, spec, user_id=user.id if user else None, client=client_address(request)
+        )
     except PaperfeedError as exc:
         searches = searches_from_form(form)
         context = _form_context(
@@ -250,7 +253,7 @@ def _owned(core, request: Request, subscription_id: int) -> Subscription:
 
 
 @router.post("/settings/subscriptions/{subscription_id}", include_in_schema=False)
-async def settings_update(subscription_id: int, request: Request, core: CoreDep) -> Response:
+async def settings_update(subscription_id: RowId, request: Request, core: CoreDep) -> Response:
     form = await request.form()
     subscription = _owned(core, request, subscription_id)
     if form.get("action") == "unsubscribe":
@@ -376,7 +379,10 @@ def api_subscribe(body: SubscriptionIn, request: Request, core: CoreDep) -> Subs
         include_recommendations=body.include_recommendations,
     )
     try:
-        return SubscriptionOut.of(subscriptions.subscribe(core, spec, user_id=user.id if user else None))
+        subscription = subscriptions.subscribe(
+            core, spec, user_id=user.id if user else None, client=client_address(request)
+        )
+        return SubscriptionOut.of(subscription)
     except (MailNotConfigured, MailUnavailable, TooManyRequests) as exc:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
         raise HTTPException(_status_of(exc), str(exc), headers=headers) from exc

@@ -105,7 +105,9 @@ def parse_day(text: str) -> dt.date:
 def _day_page_number(request: Request) -> int:
     """?page=N of a day listing; anything unusable is page 1 (a day page never errors on it)."""
     text = request.query_params.get("page", "")
-    return min(int(text), MAX_PAGE) if text.isdigit() and int(text) >= 1 else 1
+    if not (text.isascii() and text.isdigit()):  # "²".isdigit() is true, yet int() refuses it
+        return 1
+    return min(max(1, int(text[:10])), MAX_PAGE)
 
 
 def _render_day(
