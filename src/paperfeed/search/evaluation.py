@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from paperfeed.errors import InvalidInput
 from paperfeed.models import SearchFilters, SearchRequest
-from paperfeed.search.hybrid import Fusion, fuse
+from paperfeed.search.hybrid import Fusion, fuse, reciprocal_rank_fusion
 from paperfeed.search.rankers import HybridRanker, Query, SemanticRanker, embedding_of
 from paperfeed.text import title_key
 
@@ -238,9 +238,19 @@ SHORT_WORDS = (1, 2, 3)
 LONG_WORDS = (6, 10, 14, 20)
 
 
-def tune_fusion(core: PaperFeed, queries: Sequence[EvalQuery], *, path: str = "") -> list[FusionTrial]:
-    """Every fusion setting of the grid scored on the tuning half of `queries` (the test half is
-    never read), best first by nDCG@10, then MRR@10."""
+@dataclass(slots=True)
+class RankFusionTrial:
+    k: float
+    semantic_weight: float
+    scores: Scores
+    kinds: dict[str, Scores]
+
+
+RRF_KS = (2, 5, 10, 20, 60)
+RRF_WEIGHTS = (0.5, 1.0, 2.0)
+
+
+def _tuning_candidates(core: PaperFeed, queries: Sequence[EvalQuery], path: str):
     tuning = of_split(queries, "tune")
     relevant = resolve_relevant(core, tuning, path)
     hybrid = core.rankers["hybrid"]
@@ -248,6 +258,30 @@ def tune_fusion(core: PaperFeed, queries: Sequence[EvalQuery], *, path: str = ""
     embed = embedding_of(lambda: core.embedder)
     parsed = [Query.of(q.query, embed) for q in tuning]
     candidates = [hybrid.candidates(query, SearchFilters()) for query in parsed]
+    return tuning, relevant, hybrid, parsed, candidates
+
+
+def tune_rank_fusion(core: PaperFeed, queries: Sequence[EvalQuery], *, path: str = "") -> list[RankFusionTrial]:
+    """The baseline: weighted reciprocal rank fusion of the same two rankings, every (k, semantic
+    weight) of its grid scored on the tuning half, best first."""
+    tuning, relevant, _hybrid, _parsed, candidates = _tuning_candidates(core, queries, path)
+    trials = []
+    for k, weight in itertools.product(RRF_KS, RRF_WEIGHTS):
+        rankings = [
+            [i for i, _ in reciprocal_rank_fusion([[i for i, _ in kw], [i for i, _ in sem]], [1.0, weight], k=k)]
+            for kw, sem in candidates
+        ]
+        trials.append(
+            RankFusionTrial(k, weight, score_rankings(rankings, relevant), by_kind(tuning, rankings, relevant))
+        )
+    trials.sort(key=lambda t: (-t.scores.ndcg_10, -t.scores.mrr_10))
+    return trials
+
+
+def tune_fusion(core: PaperFeed, queries: Sequence[EvalQuery], *, path: str = "") -> list[FusionTrial]:
+    """Every fusion setting of the grid scored on the tuning half of `queries` (the test half is
+    never read), best first by nDCG@10, then MRR@10."""
+    tuning, relevant, hybrid, parsed, candidates = _tuning_candidates(core, queries, path)
     trials = []
     for short_weight, long_weight, short_words, long_words in itertools.product(
         WEIGHTS, WEIGHTS, SHORT_WORDS, LONG_WORDS
