@@ -81,8 +81,11 @@ def validate_search(search: SavedSearch) -> None:
         raise InvalidInput("a saved search's from date is after its to date")
 
 
-def subscribe(core: PaperFeed, spec: SubscriptionSpec, *, user_id: int | None = None) -> Subscription:
-    """Record an unconfirmed subscription and mail the address a link to confirm it."""
+def subscribe(
+    core: PaperFeed, spec: SubscriptionSpec, *, user_id: int | None = None, base_url: str | None = None
+) -> Subscription:
+    """Record an unconfirmed subscription and mail the address a link to confirm it; `base_url`
+    is where the request came in, for links when none is configured."""
     spec = validate(spec)
     if spec.include_recommendations and user_id is None:
         raise InvalidInput(
@@ -100,7 +103,7 @@ def subscribe(core: PaperFeed, spec: SubscriptionSpec, *, user_id: int | None = 
     subscription = store.create(spec, user_id=user_id)
     try:
         with mailer:
-            send_confirmation(core, subscription, mailer)
+            send_confirmation(core, subscription, mailer, base_url=base_url)
     except DeliveryError as exc:
         raise MailUnavailable(
             f"the confirmation mail could not be sent ({exc}); please try again later"
@@ -108,8 +111,10 @@ def subscribe(core: PaperFeed, spec: SubscriptionSpec, *, user_id: int | None = 
     return subscription
 
 
-def send_confirmation(core: PaperFeed, subscription: Subscription, mailer: Mailer) -> None:
-    links = Links(core.settings)
+def send_confirmation(
+    core: PaperFeed, subscription: Subscription, mailer: Mailer, *, base_url: str | None = None
+) -> None:
+    links = Links(core.settings, base_url)
     context = {
         "subscription": subscription,
         "confirm_url": links.confirm(subscription.id),

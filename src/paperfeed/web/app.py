@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from paperfeed.core import PaperFeed
 from paperfeed.errors import InvalidInput, NotFound
 from paperfeed.web import api, community, feeds, subscriptions, ui
+from paperfeed.web.proxy import ForwardedHeaders
 
 API_PREFIX = "/api"
 CONTENT_SECURITY_POLICY = (
@@ -155,6 +156,8 @@ def create_app(core: PaperFeed) -> FastAPI:
     app.include_router(ui.router)
     app.include_router(feeds.router)
     app.include_router(subscriptions.router)
+    if core.settings.proxy_headers:  # added last, so outermost: every layer sees the forwarded address
+        app.add_middleware(ForwardedHeaders, trusted_hosts=core.settings.forwarded_allow_ips)
     return app
 
 

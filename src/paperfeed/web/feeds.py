@@ -21,7 +21,7 @@ from feedgen.feed import FeedGenerator
 from paperfeed.digest.links import Links
 from paperfeed.errors import InvalidInput, NotFound
 from paperfeed.models import Paper, RankedPaper
-from paperfeed.web.deps import CoreDep
+from paperfeed.web.deps import CoreDep, public_base
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
 
@@ -45,7 +45,7 @@ def _render(
     page_url: str,
     items: Sequence[RankedPaper],
 ) -> Response:
-    links = Links(request.app.state.core.settings)
+    links = Links(request.app.state.core.settings, public_base(request))
     self_url = str(request.url)
     feed = FeedGenerator()
     feed.id(self_url)
@@ -84,7 +84,7 @@ def _add_entry(feed: FeedGenerator, links: Links, paper: Paper, reason: str | No
 @router.get("/daily.{fmt}", summary="The latest daily list")
 def daily_feed(fmt: FeedFormat, request: Request, core: CoreDep) -> Response:
     page = core.day()
-    base = Links(core.settings).base_url
+    base = Links(core.settings, public_base(request)).base_url
     items = [RankedPaper(paper=paper, score=0.0) for paper in page.papers]
     return _render(
         request,
@@ -101,7 +101,7 @@ def trending_feed(fmt: FeedFormat, request: Request, core: CoreDep, period: str 
     from paperfeed.digest import sources
 
     items = sources.trending(core, period, FEED_ITEMS, now=dt.datetime.now(dt.UTC))
-    base = Links(core.settings).base_url
+    base = Links(core.settings, public_base(request)).base_url
     return _render(
         request,
         fmt,
@@ -135,7 +135,7 @@ def search_feed(fmt: FeedFormat, request: Request, core: CoreDep) -> Response:
         title=f"paperfeed: search for {described}",
         description=f"Papers on paperfeed matching {described}"
         + (" with filters." if form.has_filters else "."),
-        page_url=f"{Links(core.settings).base_url}/search?{page_query}",
+        page_url=f"{Links(core.settings, public_base(request)).base_url}/search?{page_query}",
         items=result.items,
     )
 
@@ -151,6 +151,6 @@ def recommended_feed(token: str, fmt: FeedFormat, request: Request, core: CoreDe
         fmt,
         title="paperfeed: recommended for you",
         description="Recent papers chosen from what you upvoted and saved on paperfeed.",
-        page_url=Links(core.settings).settings_page(),
+        page_url=Links(core.settings, public_base(request)).settings_page(),
         items=result.items,
     )

@@ -26,7 +26,7 @@ from paperfeed.errors import InvalidInput, LoginRequired, NotFound, PaperfeedErr
 from paperfeed.models import SearchFilters, SearchMode, User
 from paperfeed.store.subscriptions import SavedSearch, Subscription, SubscriptionSpec
 from paperfeed.web import security
-from paperfeed.web.deps import CoreDep, TemplatesDep
+from paperfeed.web.deps import CoreDep, TemplatesDep, public_base
 
 router = APIRouter()
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -177,7 +177,9 @@ async def subscribe_submit(request: Request, core: CoreDep, templates: Templates
         spec = spec_from_form(
             form, email=str(form.get("email") or ""), default_hour=core.settings.digest_send_hour
         )
-        subscription = subscriptions.subscribe(core, spec, user_id=user.id if user else None)
+        subscription = subscriptions.subscribe(
+            core, spec, user_id=user.id if user else None, base_url=public_base(request)
+        )
     except PaperfeedError as exc:
         searches = searches_from_form(form)
         context = _form_context(
@@ -226,7 +228,7 @@ def unsubscribe_submit(
 @router.get("/settings/subscriptions", include_in_schema=False, response_class=HTMLResponse)
 def settings_page(request: Request, core: CoreDep, templates: TemplatesDep) -> Response:
     user = _require_user(request)
-    links = Links(core.settings)
+    links = Links(core.settings, public_base(request))
     owned = core.store.subscriptions.of_user(user.id)
     context = _form_context(
         core,
@@ -376,7 +378,10 @@ def api_subscribe(body: SubscriptionIn, request: Request, core: CoreDep) -> Subs
         include_recommendations=body.include_recommendations,
     )
     try:
-        return SubscriptionOut.of(subscriptions.subscribe(core, spec, user_id=user.id if user else None))
+        subscription = subscriptions.subscribe(
+            core, spec, user_id=user.id if user else None, base_url=public_base(request)
+        )
+        return SubscriptionOut.of(subscription)
     except (MailNotConfigured, MailUnavailable, TooManyRequests) as exc:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
         raise HTTPException(_status_of(exc), str(exc), headers=headers) from exc
