@@ -117,6 +117,11 @@ def server(tmp_path_factory: pytest.TempPathFactory, arxiv_stub: str) -> Iterato
         "admin", "create-user", "root", "--admin", "--password-stdin", env=env, stdin=ADMIN_PASSWORD
     )
     assert created.returncode == 0, created.stderr
+    # A second admin for the tests that do not go through log-in throttling (which locks out root).
+    created = _paperfeed(
+        "admin", "create-user", "editor", "--admin", "--password-stdin", env=env, stdin=ADMIN_PASSWORD
+    )
+    assert created.returncode == 0, created.stderr
 
     port = _free_port()
     process = subprocess.Popen(
@@ -216,6 +221,7 @@ def test_a_reader_signs_up_submits_upvotes_and_comments_and_an_admin_moderates(
     alice.shot("02-signed-up")
 
     # log out, then log in again
+    alice.page.locator(".account-menu summary").click()
     with alice.page.expect_navigation():
         alice.page.locator(".user-nav button", has_text="Log out").click()
     expect(alice.page.locator(".user-nav")).to_contain_text("Log in")
@@ -332,4 +338,96 @@ def test_repeated_bad_log_ins_are_throttled_in_the_browser(server: str, chromium
         re.compile(r"Too many failed log-ins for this account\. Try again in 1[45] minutes\.")
     )
     tab.shot("15-log-in-throttled")
+    tab.close()
+
+
+def _feed_answers(base: str, href: str) -> bool:
+    answer = httpx.get(base + href, timeout=30)
+    return answer.status_code == 200 and answer.headers["content-type"].startswith(
+        ("application/atom+xml", "application/rss+xml")
+    )
+
+
+def test_subscriptions_settings_and_feeds_are_linked_from_the_pages(server: str, chromium: object) -> None:
+    from playwright.sync_api import expect
+
+    tab = Tab(chromium, server)
+    tab.go("/")
+    box = tab.page.locator(".subscribe-box")
+    expect(box.locator("input[type=email]")).to_be_visible()
+    expect(box.locator("button", has_text="Subscribe")).to_be_visible()
+    for path in ("/", "/trending?period=week", "/search?q=diffusion"):
+        tab.go(path)
+        links = tab.page.locator(".feed-links a.chip", has_text="Atom")
+        expect(links.first).to_be_visible()
+        assert _feed_answers(server, links.first.get_attribute("href")), path
+        rss = tab.page.locator(".feed-links a.chip", has_text="RSS").first.get_attribute("href")
+        assert _feed_answers(server, rss), path
+    expect(tab.page.locator("a", has_text="Get new matches by e-mail")).to_be_visible()
+    expect(tab.page.locator(".site-footer a", has_text="Subscribe by e-mail")).to_be_visible()
+
+    tab.go("/signup")
+    tab.fill_and_submit("form.stack-form", name="menu-reader", password=PASSWORD, password2=PASSWORD)
+    tab.page.locator(".account-menu summary").click()
+    menu = tab.page.locator(".account-menu ul")
+    for label in ("Account settings", "Subscriptions", "Saved papers", "Log out"):
+        expect(menu.get_by_text(label)).to_be_visible()
+    tab.shot("20-account-menu")
+    with tab.page.expect_navigation():
+        menu.get_by_text("Subscriptions").click()
+    expect(tab.page.locator("h1")).to_have_text("Your subscriptions")
+    tab.go("/account")
+    expect(tab.page.locator("main a", has_text="Saved papers")).to_be_visible()
+    with tab.page.expect_navigation():
+        tab.page.locator("main a", has_text="Saved papers").click()
+    expect(tab.page.locator("h1")).to_have_text("Saved papers")
+    tab.close()
+
+    admin = Tab(chromium, server)
+    admin.log_in("editor", ADMIN_PASSWORD)
+    admin.go("/admin")
+    with admin.page.expect_navigation():
+        admin.page.locator("main a", has_text="Digest deliveries").click()
+    assert admin.page.url.endswith("/admin/digests")
+    admin.close()
+
+
+def test_formulas_are_typeset_by_the_vendored_katex(server: str, chromium: object) -> None:
+    from playwright.sync_api import expect
+
+    found = httpx.get(server + "/api/search", params={"q": "LightHGNN", "mode": "keyword"}, timeout=30).json()
+    url_id = found["items"][0]["paper"]["url_id"]
+    tab = Tab(chromium, server)
+    requests: list[str] = []
+    tab.page.on("request", lambda request: requests.append(request.url))
+    tab.go(f"/papers/{url_id}")
+    title = tab.page.locator("h1")
+    expect(title.locator(".math .katex")).to_have_count(1)
+    expect(title).to_contain_text("Faster Inference")
+    assert "$" not in title.inner_text()
+    tab.shot("21-math-typeset")
+    assert all(url.startswith(server) for url in requests), [u for u in requests if not u.startswith(server)]
+    assert any("/static/vendor/katex/katex.min.js" in url for url in requests)
+    assert not tab.errors, tab.errors
+
+    tab.go("/")  # a page without formulas does not fetch KaTeX
+    requests.clear()
+    tab.page.reload()
+    assert not any("katex" in url for url in requests)
+    tab.close()
+
+
+def test_the_api_docs_render_offline(server: str, chromium: object) -> None:
+    from playwright.sync_api import expect
+
+    tab = Tab(chromium, server)
+    requests: list[str] = []
+    tab.page.on("request", lambda request: requests.append(request.url))
+    tab.go("/api/docs")
+    expect(tab.page.locator(".swagger-ui .info .title")).to_contain_text("paperfeed")
+    expect(tab.page.locator(".opblock-summary-path", has_text="/api/search").first).to_be_visible()
+    assert tab.page.locator("html").get_attribute("lang") == "en"
+    assert all(url.startswith(server) for url in requests), [u for u in requests if not u.startswith(server)]
+    assert not tab.errors, tab.errors
+    tab.shot("22-api-docs")
     tab.close()

@@ -353,6 +353,12 @@ class PaperFeed:
             self.store.subscriptions.unsave_paper(user.id, paper.id)
         return saved
 
+    def saved_papers(self, user: User, *, limit: int = 200) -> list[Paper]:
+        """The papers a user saved, most recently saved first (hidden ones left out)."""
+        ids = self.store.subscriptions.saved_paper_ids(user.id)[:limit]
+        by_id = {paper.id: paper for paper in self.store.papers.get_many(ids)}
+        return [by_id[paper_id] for paper_id in ids if paper_id in by_id]
+
     def is_saved(self, user: User | None, paper: Paper) -> bool:
         return user is not None and paper.id in self.store.subscriptions.saved_paper_ids(user.id)
 

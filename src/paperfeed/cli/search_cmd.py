@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from paperfeed import tex
 from paperfeed.cli.common import console, open_core
 from paperfeed.models import SearchFilters, SearchRequest
 
@@ -66,7 +67,7 @@ def search_command(
         table.add_row(
             str(rank),
             paper.paper_id,
-            paper.title,
+            tex.plain(paper.title),
             authors,
             str(paper.published or paper.listed_on),
             f"{item.score:.2f}",

@@ -225,6 +225,12 @@ def save(ref: str, request: Request, core: CoreDep, saved: Annotated[str, Form()
     return RedirectResponse(f"/papers/{core.paper(ref).url_id}", status_code=303)
 
 
+@router.get("/saved")
+def saved_page(request: Request, core: CoreDep, templates: TemplatesDep) -> HTMLResponse:
+    papers = core.saved_papers(require_user(request))
+    return _render(request, templates, "saved.html", {"papers": papers, "nav": "account"})
+
+
 # --- comments -----------------------------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from feedgen.feed import FeedGenerator
 
+from paperfeed import tex
 from paperfeed.digest.links import Links
 from paperfeed.errors import InvalidInput, NotFound
 from paperfeed.models import Paper, RankedPaper
@@ -69,9 +70,9 @@ def _add_entry(feed: FeedGenerator, links: Links, paper: Paper, reason: str | No
     entry = feed.add_entry(order="append")
     entry.id(url)
     entry.guid(url, permalink=True)
-    entry.title(paper.title)
+    entry.title(tex.plain(paper.title))
     entry.link(href=url, rel="alternate")
-    summary = paper.abstract or paper.title
+    summary = tex.plain(paper.abstract or paper.title)
     entry.summary(f"{reason}. {summary}" if reason else summary)
     for name in paper.authors[:20]:
         entry.author(name=name)

@@ -18,6 +18,7 @@ from markupsafe import Markup
 from starlette.datastructures import QueryParams
 from starlette.templating import Jinja2Templates
 
+from paperfeed import tex
 from paperfeed.core import MAX_PAGE, PaperFeed
 from paperfeed.errors import NotFound
 from paperfeed.models import DayPage, ResultPage, SearchFilters, SearchMode, SearchRequest, SortOrder
@@ -51,6 +52,13 @@ def highlight(title: str, query: str) -> Markup:
     return Markup(PaperFeed.highlight_title(title, query))
 
 
+def tex_html(text: str, limit: int | None = None, query: str = "") -> Markup:
+    """A title or abstract with its formulas as math spans (KaTeX typesets them in the browser),
+    cut after about `limit` characters; with a query, its words in <mark>."""
+    mark_text = (lambda run: PaperFeed.highlight_title(run, query)) if query else None
+    return Markup(tex.to_html(text, limit=limit, mark_text=mark_text))
+
+
 def is_web_url(url: str) -> bool:
     """Only http(s) links are rendered: an imported `javascript:` URL must never become a link."""
     return url.lower().startswith(("https://", "http://"))
@@ -82,6 +90,8 @@ def build_templates() -> Jinja2Templates:
         short_date=short_date,
         long_date=long_date,
         highlight=highlight,
+        tex=tex_html,
+        plain=tex.plain,
         link_label=link_label,
         sentence=sentence,
     )
@@ -227,6 +237,19 @@ class SearchForm:
             page=self.page,
             per_page=PER_PAGE,
         )
+
+    def feed_query(self) -> str:
+        """This search's parameters for its feed, the mode spelt out (feeds default to keyword)."""
+        params = {
+            "q": self.q,
+            "author": self.author,
+            "category": self.category,
+            "from": self.date_from,
+            "to": self.date_to,
+            "has_code": self.has_code,
+            "mode": self.mode,
+        }
+        return urlencode({k: v for k, v in params.items() if v})
 
     def url(self, page: int) -> str:
         """This search's address, on another page; empty fields are left out."""
