@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from helpers import add_papers, paper
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.ingest.hf_daily import HFDailyTextSource
@@ -49,6 +50,8 @@ CHROMIUM_ARGS = [
 PASSWORD = "correct horse battery"
 DEMO_IMPORTED_ON = dt.date(2025, 12, 31)
 ADMIN_PASSWORD = "admin password 123"
+OVERLOADED_ID = "9912.00001"
+LONG_WORD_TITLE = "Pneumonoultramicroscopicsilicovolcanoconiosis" * 6
 
 
 def _free_port() -> int:
@@ -64,6 +67,11 @@ class _RecordedArxiv(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         type(self).requests.append(self.path)
+        if OVERLOADED_ID in self.path:  # arXiv down for this one
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         body = RECORDED_ATOM.read_bytes()
         self.send_response(200)
         self.send_header("Content-Type", "application/atom+xml; charset=utf-8")
@@ -112,6 +120,10 @@ def server(tmp_path_factory: pytest.TempPathFactory, arxiv_stub: str) -> Iterato
     env.update(PAPERFEED_DATA_DIR=str(data_dir), PAPERFEED_ARXIV_API_URL=arxiv_stub)
     core = PaperFeed(Settings(data_dir=data_dir))
     core.import_sources([DemoAsOf(path) for path in sorted(DEMO_DIR.iterdir())])
+    add_papers(
+        core,
+        paper(LONG_WORD_TITLE, "An abstract with " + "unbroken" * 40 + " in it.", listed_on=DEMO_IMPORTED_ON),
+    )
     core.close()
     created = _paperfeed(
         "admin", "create-user", "root", "--admin", "--password-stdin", env=env, stdin=ADMIN_PASSWORD
@@ -431,3 +443,78 @@ def test_the_api_docs_render_offline(server: str, chromium: object) -> None:
     assert not tab.errors, tab.errors
     tab.shot("22-api-docs")
     tab.close()
+
+
+def test_submitting_while_arxiv_is_down_shows_progress_then_one_sentence(
+    server: str, chromium: object
+) -> None:
+    from playwright.sync_api import expect
+
+    tab = Tab(chromium, server)
+    tab.go("/signup")
+    tab.fill_and_submit("form.stack-form", name="offline-reader", password=PASSWORD, password2=PASSWORD)
+    tab.go("/submit")
+    tab.page.locator("input[name=ref]").fill(OVERLOADED_ID)
+    progress = tab.page.locator("#submit-progress")
+    expect(progress).to_be_hidden()
+    tab.page.locator("form.stack-form button[type=submit]").click()
+    expect(progress).to_be_visible()  # while the server asks arXiv
+    expect(tab.page.locator("form.stack-form button[type=submit]")).to_be_disabled()
+    error = tab.page.locator(".form-error")
+    expect(error).to_have_text(
+        f"arXiv cannot be reached right now, so arXiv:{OVERLOADED_ID} could not be fetched. Try again in a few minutes."
+    )
+    expect(tab.page.locator("input[name=ref]")).to_have_value(OVERLOADED_ID)
+    expect(progress).to_be_hidden()
+    tab.shot("23-submit-arxiv-down")
+    assert not tab.errors, tab.errors
+    tab.close()
+
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def test_no_page_scrolls_sideways_on_a_phone_or_a_desktop(server: str, chromium: object) -> None:
+    """Every page at phone and desktop width, light and dark: nothing wider than the screen, even
+    with a paper whose title and abstract are one unbroken word. Screenshots of each."""
+    found = httpx.get(server + "/api/search", params={"q": "LightHGNN", "mode": "keyword"}, timeout=30).json()
+    math_paper = found["items"][0]["paper"]["url_id"]
+    long_id = None
+    for number in range(1, 20):  # the day's list, most upvoted first: the new paper is near the end
+        listed = httpx.get(
+            server + f"/api/days/{DEMO_IMPORTED_ON.isoformat()}",
+            params={"page": number, "per_page": 100},
+            timeout=30,
+        ).json()
+        long_id = next((p["url_id"] for p in listed["papers"] if p["title"] == LONG_WORD_TITLE), None)
+        if long_id or number >= listed["pages"]:
+            break
+    assert long_id is not None
+    anonymous = ["/", f"/day/{DEMO_IMPORTED_ON.isoformat()}", "/trending?period=week", "/search",
+                 "/search?q=diffusion", f"/search?q={LONG_WORD_TITLE[:60]}", f"/papers/{math_paper}",
+                 f"/papers/{long_id}", "/subscribe", "/login", "/signup", "/no/such/page"]  # fmt: skip
+    logged_in = ["/submit", "/account", "/settings/subscriptions", "/saved", "/admin", "/admin/digests"]
+    for name, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        for scheme in ("light", "dark"):
+            context = chromium.new_context(viewport=viewport, color_scheme=scheme)  # type: ignore[attr-defined]
+            page = context.new_page()
+            page.goto(server + "/login")
+            page.locator("form.stack-form [name=name]").fill("editor")
+            page.locator("form.stack-form [name=password]").fill(ADMIN_PASSWORD)
+            with page.expect_navigation():
+                page.locator("form.stack-form button[type=submit]").click()
+            for path in anonymous + logged_in:
+                page.goto(server + path)
+                width = page.evaluate("document.documentElement.scrollWidth")
+                assert width <= viewport["width"], (
+                    f"{path} is {width} px wide on a {viewport['width']} px {name}"
+                )
+            for path, label in (
+                ("/", "daily"),
+                (f"/papers/{math_paper}", "paper"),
+                ("/search?q=diffusion", "search"),
+            ):
+                page.goto(server + path)
+                page.screenshot(path=str(SCREENSHOTS / f"30-{label}-{name}-{scheme}.png"), full_page=False)
+            context.close()

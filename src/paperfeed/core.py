@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 
+import httpx
+
 from paperfeed.community.accounts import Accounts, require_admin
 from paperfeed.community.comments import Comments
 from paperfeed.community.submissions import Submissions
@@ -136,6 +138,11 @@ class PaperFeed:
             page=page,
             per_page=per_page,
         )
+
+    def day_page_of(self, paper: Paper, *, per_page: int = DAY_PAGE_SIZE) -> int | None:
+        """The page of its day's list that shows the paper (None: it is not listed)."""
+        position = self.store.papers.position_on_day(paper.id, paper.listed_on)
+        return None if position is None else (position - 1) // per_page + 1
 
     def stats(self) -> Stats:
         summary = self.store.papers.summary()
@@ -305,8 +312,10 @@ class PaperFeed:
 
     @cached_property
     def arxiv_client(self) -> ArxivClient:
-        """One client per core, so arXiv's pause between requests holds across submissions."""
-        return ArxivClient(base_url=self.settings.arxiv_api_url)
+        """One client per core, so arXiv's pause between requests holds across submissions. Someone
+        waits for its answer: it gives up after one quick retry rather than backing off for long."""
+        http = httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0), follow_redirects=True)
+        return ArxivClient(http, base_url=self.settings.arxiv_api_url, attempts=2, backoff=1.0)
 
     def sign_up(self, name: str, password: str, *, address: str) -> tuple[User, str]:
         """A new account and its first session token."""

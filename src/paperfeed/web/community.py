@@ -183,6 +183,7 @@ def submit(
     request: Request, core: CoreDep, templates: TemplatesDep, ref: Annotated[str, Form()] = ""
 ) -> Response:
     user = require_user(request)
+    htmx = bool(request.headers.get("HX-Request"))
     try:
         outcome = core.submit_paper(user, ref)
     except (InvalidInput, NotFound, TooManyRequests, SourceUnavailable, PermissionDenied) as exc:
@@ -192,12 +193,14 @@ def submit(
             templates,
             "submit.html",
             {"ref": ref[:300], "error": str(exc), "nav": "submit"},
-            _status_of(exc),
+            200 if htmx else _status_of(exc),  # htmx swaps in only successful answers
         )
         response.headers.update(headers or {})
         return response
-    target = f"/papers/{outcome.paper.url_id}"
-    return RedirectResponse(target + ("?submitted=1" if outcome.created else "?known=1"), status_code=303)
+    target = f"/papers/{outcome.paper.url_id}" + ("?submitted=1" if outcome.created else "?known=1")
+    if htmx:
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
 
 
 # --- upvotes ------------------------------------------------------------------------------------

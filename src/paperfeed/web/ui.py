@@ -320,6 +320,8 @@ def paper_page(paper_id: str, request: Request, core: CoreDep, templates: Templa
         "paper": paper,
         "related": core.related(paper, limit=RELATED_ON_PAGE),
         "saved": core.is_saved(current_user(request), paper),
+        # After a submission: the page of the daily list it is on, to go and see it there.
+        "day_page": core.day_page_of(paper) if request.query_params.keys() & {"submitted", "known"} else None,
         "nav": "",
     }
     return templates.TemplateResponse(request, "paper.html", context)
