@@ -10,6 +10,7 @@ from importlib.resources import files
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
@@ -125,6 +126,18 @@ def _docs_page(request: Request) -> Response:
     return response
 
 
+class CachedStaticFiles(StaticFiles):
+    """Static files browsers may keep: an hour for our own, a week for vendored libraries (they
+    change only with a paperfeed upgrade)."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code in (200, 304):
+            age = 7 * 24 * 3600 if path.startswith("vendor/") else 3600
+            response.headers["Cache-Control"] = f"public, max-age={age}"
+        return response
+
+
 def create_app(core: PaperFeed) -> FastAPI:
     app = FastAPI(
         title="paperfeed",
@@ -136,6 +149,7 @@ def create_app(core: PaperFeed) -> FastAPI:
     app.state.core = core
     app.state.templates = ui.build_templates()
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(GZipMiddleware, minimum_size=1_000)  # pages, feeds and JSON compress 5-10×
     _install_error_handlers(app)
     community.install(app)  # before the other routers: its routes must win over their catch-all paths
 
@@ -143,7 +157,7 @@ def create_app(core: PaperFeed) -> FastAPI:
     def api_docs(request: Request) -> Response:
         return _docs_page(request)
 
-    app.mount("/static", StaticFiles(directory=str(files("paperfeed.web") / "static")), name="static")
+    app.mount("/static", CachedStaticFiles(directory=str(files("paperfeed.web") / "static")), name="static")
     app.include_router(api.router, prefix=API_PREFIX)
     app.include_router(ui.router)
     app.include_router(feeds.router)

@@ -353,7 +353,7 @@ def _page_number(text: str | None) -> int:
 def trending_page(request: Request, core: CoreDep, templates: TemplatesDep) -> HTMLResponse:
     period = request.query_params.get("period", "day")
     if period not in PERIODS:
-        period = "day"
+        raise InvalidInput(f"there is no trending period {period[:20]!r}; use one of: {', '.join(PERIODS)}")
     result = core.trending(period, page=_page_number(request.query_params.get("page")), per_page=PER_PAGE)
     context = {"result": result, "period": period, "day": None, "day_page": None, "nav": "trending"}
     return _render(request, templates, "trending.html", context)

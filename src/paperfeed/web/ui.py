@@ -297,6 +297,15 @@ def page_links(form: SearchForm, result: ResultPage, around: int = 2) -> list[Pa
 def search_page(request: Request, core: CoreDep, templates: TemplatesDep) -> HTMLResponse:
     form = SearchForm.parse(request.query_params)
     result = core.search(form.to_request())
+    if not result.items and result.total and form.page > result.pages:
+        # Past the last page: show the last one, and say so, rather than an empty page.
+        form.notices = [n for n in form.notices if not n.startswith("Results go up to page")]
+        form.notices.append(
+            f"There {'is' if result.pages == 1 else 'are'} only {result.pages} page{'' if result.pages == 1 else 's'}"
+            f" of results; showing page {result.pages}."
+        )
+        form.page = result.pages
+        result = core.search(form.to_request())
     context = {
         "form": form,
         "result": result,
