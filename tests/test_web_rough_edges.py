@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from paperfeed.models import SearchRequest
+
 
 @pytest.fixture(scope="module")
 def client(site) -> TestClient:
@@ -37,3 +39,11 @@ def test_static_files_may_be_cached(client: TestClient):
     assert client.get("/static/style.css").headers["cache-control"] == "public, max-age=3600"
     vendored = client.get("/static/vendor/katex/katex.min.js").headers["cache-control"]
     assert vendored == "public, max-age=604800"
+
+
+def test_a_paper_without_arxiv_id_is_not_headed_by_its_internal_key(site):
+    core, client = site
+    found = core.search(SearchRequest(query="LightHGNN", mode="keyword")).items[0].paper
+    assert found.arxiv_id is None and found.url_id.startswith("pf-")
+    page = client.get(f"/papers/{found.url_id}").text
+    assert 'class="paper-id"' not in page
