@@ -280,19 +280,6 @@ class PaperFeed:
     def highlight_title(title: str, query: str) -> str:
         return mark(title, match_pattern(parse_user_query(query).words))
 
-    # --- recommendations ------------------------------------------------------------------------
-
-    def recommended(
-        self, user_id: int, *, page: int = 1, per_page: int = 20, since: dt.date | None = None
-    ) -> ResultPage:
-        """Recent papers ranked for a user by a model of their upvoted and saved papers, each
-        with the liked paper it resembles ("because you liked ...")."""
-        from paperfeed.digest.recommend import Recommender
-
-        if not 1 <= per_page <= MAX_PER_PAGE:
-            raise InvalidInput(f"per_page must be between 1 and {MAX_PER_PAGE}")
-        return Recommender(self).recommend(user_id, since=since, page=page, per_page=per_page)
-
     # --- community: accounts, submissions, votes, comments, trending ----------------------------
     # The rules live in paperfeed.community; these are the calls the interfaces make.
 

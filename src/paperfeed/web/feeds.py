@@ -20,9 +20,11 @@ from feedgen.feed import FeedGenerator
 
 from paperfeed import tex
 from paperfeed.digest.links import Links
+from paperfeed.digest.recommend import recommended
 from paperfeed.errors import InvalidInput, NotFound
 from paperfeed.models import Paper, RankedPaper
 from paperfeed.web.deps import CoreDep, public_base
+from paperfeed.web.ui.pages import SearchForm
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
 
@@ -115,8 +117,6 @@ def trending_feed(fmt: FeedFormat, request: Request, core: CoreDep, period: str 
 
 @router.get("/search.{fmt}", summary="Any search, newest matches first")
 def search_feed(fmt: FeedFormat, request: Request, core: CoreDep) -> Response:
-    from paperfeed.web.ui import SearchForm
-
     params = request.query_params
     form = SearchForm.parse(params)
     search = form.to_request()
@@ -146,7 +146,7 @@ def recommended_feed(token: str, fmt: FeedFormat, request: Request, core: CoreDe
     subscription = core.store.subscriptions.by_feed_token(token) if len(token) <= 64 else None
     if subscription is None or subscription.user_id is None or subscription.unsubscribed_at is not None:
         raise NotFound("no such feed")
-    result = core.recommended(subscription.user_id, per_page=FEED_ITEMS)
+    result = recommended(core, subscription.user_id, per_page=FEED_ITEMS)
     return _render(
         request,
         fmt,

@@ -11,15 +11,12 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-import jinja2
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from markupsafe import Markup
 from starlette.datastructures import QueryParams
 from starlette.templating import Jinja2Templates
 
-from paperfeed import tex
-from paperfeed.core import MAX_PAGE, PaperFeed
+from paperfeed.core import MAX_PAGE
 from paperfeed.errors import NotFound
 from paperfeed.models import DayPage, ResultPage, SearchFilters, SearchMode, SearchRequest, SortOrder
 from paperfeed.web.deps import CoreDep, TemplatesDep
@@ -34,69 +31,6 @@ _ISO_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
-
-
-# --- templates ------------------------------------------------------------------------------
-
-
-def short_date(day: dt.date | None) -> str:
-    return f"{day:%b} {day.day}, {day.year}" if day else ""
-
-
-def long_date(day: dt.date | None) -> str:
-    return f"{day:%A, %B} {day.day}, {day.year}" if day else ""
-
-
-def highlight(title: str, query: str) -> Markup:
-    """The title, escaped, with the query's words in <mark>."""
-    return Markup(PaperFeed.highlight_title(title, query))
-
-
-def tex_html(text: str, limit: int | None = None, query: str = "") -> Markup:
-    """A title or abstract with its formulas as math spans (KaTeX typesets them in the browser),
-    cut after about `limit` characters; with a query, its words in <mark>."""
-    mark_text = (lambda run: PaperFeed.highlight_title(run, query)) if query else None
-    return Markup(tex.to_html(text, limit=limit, mark_text=mark_text))
-
-
-def is_web_url(url: str) -> bool:
-    """Only http(s) links are rendered: an imported `javascript:` URL must never become a link."""
-    return url.lower().startswith(("https://", "http://"))
-
-
-def link_label(url: str) -> str:
-    """A link's address without its scheme, e.g. github.com/org/repo."""
-    return url.split("://", 1)[-1].removeprefix("www.").rstrip("/")
-
-
-def sentence(text: str) -> str:
-    """A message as a sentence: capital first letter, closing full stop."""
-    text = text.strip()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text[-1] in ".!?…" else text + "."
-
-
-def build_templates() -> Jinja2Templates:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("paperfeed.web", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(
-        short_date=short_date,
-        long_date=long_date,
-        highlight=highlight,
-        tex=tex_html,
-        plain=tex.plain,
-        link_label=link_label,
-        sentence=sentence,
-    )
-    env.tests["web_url"] = is_web_url
-    return Jinja2Templates(env=env)
 
 
 # --- daily pages ----------------------------------------------------------------------------
