@@ -188,6 +188,7 @@ class _Overloaded(http.server.BaseHTTPRequestHandler):
 
 
 def test_an_overloaded_arxiv_is_asked_twice_at_most_while_someone_waits(settings: Settings) -> None:
+    _Overloaded.requests = 0  # the class is shared by this test's runs on each backend
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Overloaded)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/api/query"
