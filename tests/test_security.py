@@ -127,7 +127,8 @@ def test_markup_in_a_new_user_name_is_refused_and_shown_back_escaped(core: Paper
 def test_the_json_api_hands_out_comment_html_only_after_sanitising(hostile_site: PaperFeed) -> None:
     thread = Visitor(hostile_site).get("/api/papers/2401.99999/comments").json()
     assert [c["author"] for c in thread] == [HOSTILE_NAME]  # data, not HTML: clients escape it
-    assert_inert('<script src="/static/htmx.min.js" defer>' + thread[0]["html"])
+    scripts = '<script src="/static/htmx.min.js" defer></script><script src="/static/math.js" defer></script>'
+    assert_inert(scripts + thread[0]["html"])
     assert "&lt;script&gt;" in thread[0]["html"]
 
 

@@ -13,6 +13,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
+
 from paperfeed.community.accounts import Accounts, require_admin
 from paperfeed.community.comments import Comments
 from paperfeed.community.submissions import Submissions
@@ -199,6 +201,11 @@ class PaperFeed:
             per_page=per_page,
         )
 
+    def day_page_of(self, paper: Paper, *, per_page: int = DAY_PAGE_SIZE) -> int | None:
+        """The page of its day's list that shows the paper (None: it is not listed)."""
+        position = self.store.papers.position_on_day(paper.id, paper.listed_on)
+        return None if position is None else (position - 1) // per_page + 1
+
     def stats(self) -> Stats:
         summary = self.store.papers.summary()
         try:
@@ -311,19 +318,6 @@ class PaperFeed:
     def highlight_title(title: str, query: str) -> str:
         return mark(title, match_pattern(parse_user_query(query).words))
 
-    # --- recommendations ------------------------------------------------------------------------
-
-    def recommended(
-        self, user_id: int, *, page: int = 1, per_page: int = 20, since: dt.date | None = None
-    ) -> ResultPage:
-        """Recent papers ranked for a user by a model of their upvoted and saved papers, each
-        with the liked paper it resembles ("because you liked ...")."""
-        from paperfeed.digest.recommend import Recommender
-
-        if not 1 <= per_page <= MAX_PER_PAGE:
-            raise InvalidInput(f"per_page must be between 1 and {MAX_PER_PAGE}")
-        return Recommender(self).recommend(user_id, since=since, page=page, per_page=per_page)
-
     # --- community: accounts, submissions, votes, comments, trending ----------------------------
     # The rules live in paperfeed.community; these are the calls the interfaces make.
 
@@ -348,8 +342,10 @@ class PaperFeed:
 
     @cached_property
     def arxiv_client(self) -> ArxivClient:
-        """One client per core, so arXiv's pause between requests holds across submissions."""
-        return ArxivClient(base_url=self.settings.arxiv_api_url)
+        """One client per core, so arXiv's pause between requests holds across submissions. Someone
+        waits for its answer: it gives up after one quick retry rather than backing off for long."""
+        http = httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0), follow_redirects=True)
+        return ArxivClient(http, base_url=self.settings.arxiv_api_url, attempts=2, backoff=1.0)
 
     def sign_up(self, name: str, password: str, *, address: str) -> tuple[User, str]:
         """A new account and its first session token."""
@@ -395,6 +391,12 @@ class PaperFeed:
         else:
             self.store.subscriptions.unsave_paper(user.id, paper.id)
         return saved
+
+    def saved_papers(self, user: User, *, limit: int = 200) -> list[Paper]:
+        """The papers a user saved, most recently saved first (hidden ones left out)."""
+        ids = self.store.subscriptions.saved_paper_ids(user.id)[:limit]
+        by_id = {paper.id: paper for paper in self.store.papers.get_many(ids)}
+        return [by_id[paper_id] for paper_id in ids if paper_id in by_id]
 
     def is_saved(self, user: User | None, paper: Paper) -> bool:
         return user is not None and paper.id in self.store.subscriptions.saved_paper_ids(user.id)

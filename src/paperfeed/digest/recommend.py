@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from paperfeed.core import MAX_PER_PAGE
+from paperfeed.errors import InvalidInput
 from paperfeed.models import Paper, RankedPaper, ResultPage
 
 if TYPE_CHECKING:
@@ -250,3 +252,13 @@ class Recommender:
 
 def _short(title: str) -> str:
     return title if len(title) <= _TITLE_IN_REASON else title[: _TITLE_IN_REASON - 1].rstrip() + "…"
+
+
+def recommended(
+    core: PaperFeed, user_id: int, *, page: int = 1, per_page: int = 20, since: dt.date | None = None
+) -> ResultPage:
+    """Recent papers ranked for a user by a model of their upvoted and saved papers, each
+    with the liked paper it resembles ("because you liked ...")."""
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise InvalidInput(f"per_page must be between 1 and {MAX_PER_PAGE}")
+    return Recommender(core).recommend(user_id, since=since, page=page, per_page=per_page)

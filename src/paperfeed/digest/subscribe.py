@@ -88,10 +88,16 @@ def validate_search(search: SavedSearch) -> None:
 
 
 def subscribe(
-    core: PaperFeed, spec: SubscriptionSpec, *, user_id: int | None = None, client: str = "local"
+    core: PaperFeed,
+    spec: SubscriptionSpec,
+    *,
+    user_id: int | None = None,
+    client: str = "local",
+    base_url: str | None = None,
 ) -> Subscription:
     """Record an unconfirmed subscription and mail the address a link to confirm it. `client` is
-    who asks (the web's client address): anonymous requests must not make us a mail cannon."""
+    who asks (the web's client address): anonymous requests must not make us a mail cannon;
+    `base_url` is where the request came in, for links when none is configured."""
     spec = validate(spec)
     if spec.include_recommendations and user_id is None:
         raise InvalidInput(
@@ -111,7 +117,7 @@ def subscribe(
     try:
         subscription = core.store.subscriptions.create(spec, user_id=user_id)
         with mailer:
-            send_confirmation(core, subscription, mailer)
+            send_confirmation(core, subscription, mailer, base_url=base_url)
     except DeliveryError as exc:
         limiter.give_back(ticket)
         raise MailUnavailable(
@@ -123,8 +129,10 @@ def subscribe(
     return subscription
 
 
-def send_confirmation(core: PaperFeed, subscription: Subscription, mailer: Mailer) -> None:
-    links = Links(core.settings)
+def send_confirmation(
+    core: PaperFeed, subscription: Subscription, mailer: Mailer, *, base_url: str | None = None
+) -> None:
+    links = Links(core.settings, base_url)
     context = {
         "subscription": subscription,
         "confirm_url": links.confirm(subscription.id),

@@ -19,6 +19,13 @@ def get_templates(request: Request) -> Jinja2Templates:
     return request.app.state.templates
 
 
+def public_base(request: Request) -> str:
+    """The address this request reached us at (scheme and host as the browser used them; behind
+    a trusted proxy, as the proxy forwarded them): links in pages, feeds and mails start with it
+    unless a `base_url` is configured."""
+    return str(request.base_url).rstrip("/")
+
+
 CoreDep = Annotated[PaperFeed, Depends(get_core)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 
@@ -36,3 +43,8 @@ def parse_id(text: str) -> int | None:
         return None
     number = int(text)
     return number if 1 <= number <= MAX_ID else None
+
+
+def client_address(request: Request) -> str:
+    """Who is asking, for rate limits (behind a trusted proxy, the forwarded address)."""
+    return request.client.host if request.client else "unknown"

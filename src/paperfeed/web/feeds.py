@@ -19,10 +19,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from feedgen.feed import FeedGenerator
 
+from paperfeed import tex
 from paperfeed.digest.links import Links
+from paperfeed.digest.recommend import recommended
 from paperfeed.errors import InvalidInput, NotFound
 from paperfeed.models import Paper, RankedPaper
-from paperfeed.web.deps import CoreDep
+from paperfeed.web.deps import CoreDep, public_base
+from paperfeed.web.ui.pages import SearchForm
 
 # Feeds are XML, not JSON: the schema says so, for both formats.
 _FEED_RESPONSE = {
@@ -57,7 +60,7 @@ def _render(
     items: Sequence[RankedPaper],
     private: bool = False,
 ) -> Response:
-    links = Links(request.app.state.core.settings)
+    links = Links(request.app.state.core.settings, public_base(request))
     self_url = str(request.url)
     feed = FeedGenerator()
     feed.id(self_url)
@@ -82,9 +85,9 @@ def _add_entry(feed: FeedGenerator, links: Links, paper: Paper, reason: str | No
     entry = feed.add_entry(order="append")
     entry.id(url)
     entry.guid(url, permalink=True)
-    entry.title(paper.title)
+    entry.title(tex.plain(paper.title))
     entry.link(href=url, rel="alternate")
-    summary = paper.abstract or paper.title
+    summary = tex.plain(paper.abstract or paper.title)
     # Readers insert an RSS description (and an Atom html summary) into their pages as HTML, so
     # abstracts, which are text and may well hold "<img ...>", go out escaped for that context.
     entry.summary(html.escape(f"{reason}. {summary}" if reason else summary, quote=False), type="html")
@@ -99,7 +102,7 @@ def _add_entry(feed: FeedGenerator, links: Links, paper: Paper, reason: str | No
 @router.get("/daily.{fmt}", summary="The latest daily list")
 def daily_feed(fmt: FeedFormat, request: Request, core: CoreDep) -> Response:
     page = core.day()
-    base = Links(core.settings).base_url
+    base = Links(core.settings, public_base(request)).base_url
     items = [RankedPaper(paper=paper, score=0.0) for paper in page.papers]
     return _render(
         request,
@@ -116,7 +119,7 @@ def trending_feed(fmt: FeedFormat, request: Request, core: CoreDep, period: str 
     from paperfeed.digest import sources
 
     items = sources.trending(core, period, FEED_ITEMS, now=dt.datetime.now(dt.UTC))
-    base = Links(core.settings).base_url
+    base = Links(core.settings, public_base(request)).base_url
     return _render(
         request,
         fmt,
@@ -129,8 +132,6 @@ def trending_feed(fmt: FeedFormat, request: Request, core: CoreDep, period: str 
 
 @router.get("/search.{fmt}", summary="Any search, newest matches first")
 def search_feed(fmt: FeedFormat, request: Request, core: CoreDep) -> Response:
-    from paperfeed.web.ui import SearchForm
-
     params = request.query_params
     form = SearchForm.parse(params)
     search = form.to_request()
@@ -150,7 +151,7 @@ def search_feed(fmt: FeedFormat, request: Request, core: CoreDep) -> Response:
         title=f"paperfeed: search for {described}",
         description=f"Papers on paperfeed matching {described}"
         + (" with filters." if form.has_filters else "."),
-        page_url=f"{Links(core.settings).base_url}/search?{page_query}",
+        page_url=f"{Links(core.settings, public_base(request)).base_url}/search?{page_query}",
         items=result.items,
     )
 
@@ -160,13 +161,13 @@ def recommended_feed(token: str, fmt: FeedFormat, request: Request, core: CoreDe
     subscription = core.store.subscriptions.by_feed_token(token) if len(token) <= 64 else None
     if subscription is None or subscription.user_id is None or subscription.unsubscribed_at is not None:
         raise NotFound("no such feed")
-    result = core.recommended(subscription.user_id, per_page=FEED_ITEMS)
+    result = recommended(core, subscription.user_id, per_page=FEED_ITEMS)
     return _render(
         request,
         fmt,
         title="paperfeed: recommended for you",
         description="Recent papers chosen from what you upvoted and saved on paperfeed.",
-        page_url=Links(core.settings).settings_page(),
+        page_url=Links(core.settings, public_base(request)).settings_page(),
         items=result.items,
         private=True,
     )

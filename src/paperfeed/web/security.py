@@ -28,7 +28,9 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperfeed.digest.links import secret_key
+from paperfeed.errors import LoginRequired
 from paperfeed.models import User
+from paperfeed.web.errors import error_response
 
 SESSION_COOKIE = "paperfeed_session"
 BROWSER_COOKIE = "paperfeed_browser"
@@ -84,6 +86,13 @@ def current_user(request: Request) -> User | None:
         user = request.app.state.core.user_for_session(request.cookies.get(SESSION_COOKIE))
         request.state.user = user
     return user  # type: ignore[return-value]
+
+
+def require_user(request: Request) -> User:
+    user = current_user(request)
+    if user is None:
+        raise LoginRequired("log in first")
+    return user
 
 
 def session_token(request: Request) -> str | None:
@@ -217,7 +226,5 @@ class CsrfMiddleware:
     async def _refuse(
         scope: Scope, receive: Receive, send: Send, status: int = 403, message: str = CSRF_REFUSED
     ) -> None:
-        from paperfeed.web.app import error_response  # the app module imports this one
-
         response = error_response(Request(scope, receive), status, message)
         await response(scope, receive, send)

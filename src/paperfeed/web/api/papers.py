@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query
 
 from paperfeed.core import MAX_PAGE, MAX_PER_PAGE
 from paperfeed.models import SearchFilters, SearchMode, SearchRequest, SortOrder
+from paperfeed.web.api.schemas import DayOut, ErrorOut, PaperOut, ResultPageOut, StatsOut
 from paperfeed.web.deps import CoreDep
-from paperfeed.web.schemas import DayOut, ErrorOut, PaperOut, ResultPageOut, StatsOut
 
 router = APIRouter(
     responses={
