@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from community_helpers import PASSWORD, Visitor, cheap_password_hashing, make_us
 from paperfeed.cli import app as cli
 from paperfeed.community.accounts import Accounts, hash_token, in_words
 from paperfeed.core import PaperFeed
+from paperfeed.digest.alerts import send_login_alert
 from paperfeed.errors import InvalidInput, PermissionDenied, TooManyRequests
 from paperfeed.store.schema import user_sessions, users
 from paperfeed.store.subscriptions import SubscriptionSpec
@@ -359,6 +361,7 @@ def test_an_owner_with_a_confirmed_address_gets_one_mail_about_the_attack(core: 
             update={"smtp_host": "127.0.0.1", "smtp_port": mailbox.port, "smtp_security": "none",
                     "mail_from": "paperfeed <digest@papers.example.org>", "base_url": "https://papers.example.org"}
         )  # fmt: skip
+        core.on_login_attack = partial(send_login_alert, core)  # as the web app wires it
         alice = make_user(core, "alice")
         spec = SubscriptionSpec(email="alice@example.org")
         core.store.subscriptions.create(spec, user_id=alice.id, confirmed_at=dt.datetime.now(dt.UTC))

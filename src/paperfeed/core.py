@@ -71,6 +71,9 @@ class PaperFeed:
         self.keyword = KeywordIndex(self.settings.index_dir / "keyword")
         self.vectors = VectorIndex(self.settings.index_dir / "vectors")
         self.speller = Speller(self.keyword.vocabulary, self.keyword.knows)
+        # Told when an account is under attack; the web app mails the owner (digest.alerts), a
+        # layer above this one.
+        self.on_login_attack: Callable[[User], None] | None = None
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -326,9 +329,8 @@ class PaperFeed:
         return Accounts(self.store, on_attack=self._login_alert)
 
     def _login_alert(self, user: User) -> None:
-        from paperfeed.digest.alerts import send_login_alert  # digest builds on the core
-
-        send_login_alert(self, user)
+        if self.on_login_attack is not None:
+            self.on_login_attack(user)
 
     @cached_property
     def discussion(self) -> Comments:

@@ -7,6 +7,7 @@ reaches a user. Every response carries security headers (`web.headers`).
 
 from __future__ import annotations
 
+from functools import partial
 from importlib.resources import files
 
 from fastapi import FastAPI, Request
@@ -17,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from paperfeed.core import PaperFeed
+from paperfeed.digest.alerts import send_login_alert
 from paperfeed.digest.links import secret_key
 from paperfeed.web import feeds
 from paperfeed.web.api import community as api_community
@@ -95,6 +97,7 @@ def create_app(core: PaperFeed) -> FastAPI:
         redoc_url=None,
     )
     app.state.core = core
+    core.on_login_attack = partial(send_login_alert, core)
     app.state.templates = build_templates()
     # Made (or read) now, at start-up: created lazily, a first visit on a full disk failed every page.
     app.state.csrf_key = csrf_key(secret_key(core.settings))
