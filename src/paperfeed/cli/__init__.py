@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
 from paperfeed.cli import (
     admin_cmd,
@@ -23,6 +24,7 @@ from paperfeed.cli import (
 )
 from paperfeed.cli.common import console_err
 from paperfeed.errors import PaperfeedError
+from paperfeed.store import failure_message
 
 app = typer.Typer(
     name="paperfeed",
@@ -54,7 +56,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except PaperfeedError as exc:
-        console_err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         console_err.print("[yellow]interrupted[/]")
@@ -71,5 +73,7 @@ def main() -> None:
         if isinstance(exc, click.exceptions.Abort):
             console_err.print("[yellow]aborted[/]")
             sys.exit(1)
-        console_err.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False)
+        # A storage failure (a full disk) is one sentence, never the SQL and rows it was writing.
+        message = failure_message(exc) or (str(exc).strip().splitlines() or ["unexpected failure"])[0]
+        console_err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
         sys.exit(1)

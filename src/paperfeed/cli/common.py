@@ -15,8 +15,9 @@ console = Console()
 console_err = Console(stderr=True)
 
 
-def open_core(database_url: str | None = None) -> PaperFeed:
-    return PaperFeed(Settings.from_env(database_url=database_url))
+def open_core(database_url: str | None = None, *, read_only: bool = False) -> PaperFeed:
+    """The core of the configured instance; `read_only` for commands that never write."""
+    return PaperFeed(Settings.from_env(database_url=database_url), read_only=read_only)
 
 
 @contextmanager

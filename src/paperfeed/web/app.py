@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from paperfeed.core import PaperFeed
 from paperfeed.digest.links import secret_key
 from paperfeed.errors import InvalidInput, NotFound
+from paperfeed.store import DISK_FULL, STORAGE_FAILURES, failure_message
 from paperfeed.web import admin_sources, api, community, feeds, subscriptions, ui
 from paperfeed.web.security import csrf_key
 
@@ -43,6 +44,7 @@ _STATUS_MESSAGES = {
     404: "Page not found.",
     405: "Method not allowed.",
     500: "Something went wrong on our side.",
+    503: "The server cannot store anything right now (its disk is full); please try again later.",
 }
 
 
@@ -116,6 +118,14 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> Response:
         # The server logs the traceback once this response is sent; the user sees none of it.
         return error_response(request, 500, _STATUS_MESSAGES[500])
+
+    async def storage_failure(request: Request, exc: Exception) -> Response:
+        if failure_message(exc) == DISK_FULL:  # nothing the visitor did: try again once there is room
+            return error_response(request, 503, _STATUS_MESSAGES[503])
+        raise exc  # any other failure is the 500 above, with its traceback in the server's log
+
+    for failure in STORAGE_FAILURES:
+        app.add_exception_handler(failure, storage_failure)
 
 
 def _docs_page() -> HTMLResponse:
