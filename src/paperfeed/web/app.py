@@ -69,6 +69,46 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class AllowedMethods:
+    """Answers for a path as a whole, before any check of a request's content: OPTIONS lists
+    every method of the path (one path is often several routes, GET and POST apart), and a method
+    the path does not have is 405 with that list, not a CSRF refusal."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        allowed = _methods_of_path(scope) if scope["type"] == "http" else None
+        if allowed is None or (scope["method"] in allowed and scope["method"] != "OPTIONS"):
+            await self.app(scope, receive, send)  # unknown paths (404) and static files decide themselves
+            return
+        allow = ", ".join(sorted(allowed))
+        if scope["method"] == "OPTIONS":
+            response: Response = Response(status_code=204, headers={"Allow": allow, **SECURITY_HEADERS})
+        else:
+            response = error_response(Request(scope, receive), 405, _STATUS_MESSAGES[405])
+            response.headers["Allow"] = allow
+        await response(scope, receive, send)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _methods_of_path(scope: Scope) -> set[str] | None:
+    """Every method some route serves at this path, with OPTIONS; None where routes do not say
+    (no route has the path, or a mount such as /static, which takes any method, answers itself)."""
+    from starlette.routing import Match
+
+    def served(method: str) -> bool:
+        probe = {**scope, "method": method}
+        return any(route.matches(probe)[0] == Match.FULL for route in scope["app"].router.routes)
+
+    if served("PROPFIND"):  # a method no route declares: whatever takes it does its own routing
+        return None
+    methods = {method for method in _METHODS if served(method)}
+    return methods | {"OPTIONS"} if methods else None
+
+
 def _is_api(request: Request) -> bool:
     path = request.url.path
     return path == API_PREFIX or path.startswith(API_PREFIX + "/")
@@ -90,7 +130,8 @@ def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for error in exc.errors():
         where = ".".join(str(part) for part in error.get("loc", ()) if part not in ("query", "path", "body"))
-        parts.append(f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg", "invalid")))
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts) or "invalid request"
 
 
@@ -192,6 +233,7 @@ def create_app(core: PaperFeed) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     _install_error_handlers(app)
     community.install(app)  # before the other routers: its routes must win over their catch-all paths
+    app.add_middleware(AllowedMethods)  # outermost: a wrong method is 405 before the CSRF check
 
     @app.get(f"{API_PREFIX}/docs", include_in_schema=False)
     def api_docs() -> HTMLResponse:

@@ -29,7 +29,7 @@ from paperfeed.errors import (
 )
 from paperfeed.models import Comment, Paper, RankedPaper, Submission, User, VoteState
 from paperfeed.web import auth
-from paperfeed.web.deps import MAX_ID, CoreDep, RowId, TemplatesDep, parse_id
+from paperfeed.web.deps import MAX_ID, CoreDep, Day, RowId, TemplatesDep, parse_id
 from paperfeed.web.schemas import ErrorOut, PaperOut, ResultPageOut
 from paperfeed.web.security import CSRF_HEADER, CsrfMiddleware, csrf_token, current_user
 from paperfeed.web.ui import parse_day
@@ -395,14 +395,14 @@ class VoteOut(BaseModel):
 
 
 class CommentIn(BaseModel):
-    body: str = Field(description="Markdown, at most 10,000 characters.")
+    body: str = Field(min_length=1, description="Markdown, at most 10,000 characters.")
     parent_id: int | None = Field(
         default=None, ge=1, le=MAX_ID, description="The comment this one replies to."
     )
 
 
 class CommentEditIn(BaseModel):
-    body: str
+    body: str = Field(min_length=1)
 
 
 class CommentOut(_FromDomain):
@@ -419,7 +419,7 @@ class CommentOut(_FromDomain):
 
 
 class SubmissionIn(BaseModel):
-    arxiv: str = Field(description="An arXiv id (2401.01234, hep-th/9901001) or arxiv.org URL.")
+    arxiv: str = Field(min_length=1, description="An arXiv id (2401.01234, hep-th/9901001) or arxiv.org URL.")
 
 
 class SubmissionOut(BaseModel):
@@ -521,7 +521,7 @@ def api_trending(
 
 @api_router.get("/top/{day}", tags=["community"])
 def api_top(
-    day: dt.date,
+    day: Day,
     core: CoreDep,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 20,

@@ -27,7 +27,7 @@ from paperfeed.models import SearchFilters, SearchMode, User
 from paperfeed.store.subscriptions import SavedSearch, Subscription, SubscriptionSpec
 from paperfeed.web import security
 from paperfeed.web.auth import client_address
-from paperfeed.web.deps import CoreDep, RowId, TemplatesDep
+from paperfeed.web.deps import CoreDep, Day, RowId, TemplatesDep
 
 router = APIRouter()
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -301,8 +301,8 @@ class SavedSearchIn(BaseModel):
     author: str | None = None
     category: str | None = None
     has_code: bool | None = None
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
+    date_from: Day | None = None
+    date_to: Day | None = None
 
     def to_saved(self) -> SavedSearch:
         return SavedSearch(
@@ -319,11 +319,11 @@ class SavedSearchIn(BaseModel):
 
 
 class SubscriptionIn(BaseModel):
-    email: str = Field(max_length=254)
+    email: str = Field(min_length=1, max_length=254)
     frequency: Literal["daily", "weekly"] = "daily"
     weekday: int = Field(0, ge=0, le=6, description="Weekly digests: 0 = Monday … 6 = Sunday.")
     hour: int | None = Field(None, ge=0, le=23, description="Local hour to send at; default: the server's.")
-    timezone: str = Field("UTC", description="IANA time zone, e.g. Europe/Berlin.")
+    timezone: str = Field("UTC", min_length=1, description="IANA time zone, e.g. Europe/Berlin.")
     include_trending: bool = True
     top_n: int = Field(10, ge=0, le=MAX_TOP_N)
     saved_searches: list[SavedSearchIn] = Field(default_factory=list, max_length=MAX_SAVED_SEARCHES)
@@ -389,7 +389,9 @@ def api_subscribe(body: SubscriptionIn, request: Request, core: CoreDep) -> Subs
 
 
 @router.get("/api/subscriptions/confirm", tags=["subscriptions"])
-def api_confirm(core: CoreDep, token: Annotated[str, Query(max_length=2_000)]) -> SubscriptionOut:
+def api_confirm(
+    core: CoreDep, token: Annotated[str, Query(min_length=1, max_length=2_000)]
+) -> SubscriptionOut:
     """Confirm a subscription with the token from the confirmation mail."""
     return SubscriptionOut.of(subscriptions.confirm(core, token))
 
