@@ -63,3 +63,27 @@ def test_a_token_the_schema_requires_is_refused_as_invalid_when_empty(client: Te
     answer = client.get("/api/subscriptions/confirm", params={"token": ""})
 
     assert answer.status_code == 422
+
+
+def _allows_empty(schema: dict) -> bool:
+    options = [schema, *schema.get("anyOf", [])]
+    return any(
+        option.get("type") == "string"
+        and not option.get("minLength")
+        and not {"enum", "format"} & set(option)
+        for option in options
+    )
+
+
+def test_no_query_parameter_refuses_an_empty_string_the_schema_allows(client: TestClient) -> None:
+    """Each string parameter of each operation, sent empty and alone, as the schema allows."""
+    refused = []
+    for path, operations in client.get("/api/openapi.json").json()["paths"].items():
+        url = path.replace("{paper_id}", "2401.00001").replace("{ref}", "2401.00001")
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query" and _allows_empty(parameter.get("schema", {})):
+                    answer = client.request(method, url, params={parameter["name"]: ""})
+                    if answer.status_code == 400 or answer.status_code >= 500:
+                        refused.append(f"{method.upper()} {path}?{parameter['name']}= → {answer.status_code}")
+    assert refused == []

@@ -44,8 +44,8 @@ _STATUS_MESSAGES = {
     404: "Page not found.",
     405: "Method not allowed.",
     500: "Something went wrong on our side.",
-    503: "The server cannot store anything right now (its disk is full); please try again later.",
 }
+DISK_FULL_MESSAGE = "The server cannot store anything right now (its disk is full); please try again later."
 
 
 class SecurityHeaders:
@@ -162,7 +162,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def storage_failure(request: Request, exc: Exception) -> Response:
         if failure_message(exc) == DISK_FULL:  # nothing the visitor did: try again once there is room
-            return error_response(request, 503, _STATUS_MESSAGES[503])
+            return error_response(request, 503, DISK_FULL_MESSAGE)
         raise exc  # any other failure is the 500 above, with its traceback in the server's log
 
     for failure in STORAGE_FAILURES:
