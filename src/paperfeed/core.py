@@ -65,9 +65,13 @@ if TYPE_CHECKING:
 
 
 class PaperFeed:
-    def __init__(self, settings: Settings | None = None, *, store: Store | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, *, store: Store | None = None, read_only: bool = False
+    ) -> None:
+        """`read_only`: this core only reads (search, stats), so its store is not written if it
+        need not be, e.g. not migrated when already current."""
         self.settings = settings or Settings.from_env()
-        self.store = store or Store.open(self.settings.db_url)
+        self.store = store or Store.open(self.settings.db_url, read_only=read_only)
         self.keyword = KeywordIndex(self.settings.index_dir / "keyword")
         self.vectors = VectorIndex(self.settings.index_dir / "vectors")
         self.speller = Speller(self.keyword.vocabulary, self.keyword.knows)

@@ -6,6 +6,7 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from typer.exceptions import TyperException
 
 from paperfeed.cli import (
@@ -25,6 +26,7 @@ from paperfeed.cli import (
 )
 from paperfeed.cli.common import console_err
 from paperfeed.errors import PaperfeedError
+from paperfeed.store import failure_message
 
 app = typer.Typer(
     name="paperfeed",
@@ -80,7 +82,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except PaperfeedError as exc:
-        console_err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         console_err.print("[yellow]interrupted[/]")
@@ -95,7 +97,9 @@ def main() -> None:
         console_err.print(f"[bold red]error:[/] {usage_message(exc)}", highlight=False)
         sys.exit(getattr(exc, "exit_code", 2))
     except Exception as exc:  # anything unforeseen: one line, no traceback, no class names
-        console_err.print(f"[bold red]error:[/] {str(exc) or 'something went wrong'}", highlight=False)
+        # A storage failure (a full disk) is one sentence, never the SQL and rows it was writing.
+        message = failure_message(exc) or (str(exc).strip().splitlines() or ["something went wrong"])[0]
+        console_err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
         sys.exit(1)
 
 

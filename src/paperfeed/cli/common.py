@@ -20,11 +20,13 @@ console = Console()
 console_err = Console(stderr=True)
 
 
-def open_core(database_url: str | None = None, *, create: bool = False) -> PaperFeed:
-    """The core over the configured database. A SQLite file named by --database-url or
-    PAPERFEED_DATABASE_URL must exist unless the command `create`s one: a mistyped path must
-    not quietly become a new, empty instance. (The default file in the data directory is made
-    on first use.)"""
+def open_core(
+    database_url: str | None = None, *, create: bool = False, read_only: bool = False
+) -> PaperFeed:
+    """The core over the configured database; `read_only` for commands that never write. A
+    SQLite file named by --database-url or PAPERFEED_DATABASE_URL must exist unless the command
+    `create`s one: a mistyped path must not quietly become a new, empty instance. (The default
+    file in the data directory is made on first use.)"""
     settings = Settings.from_env(database_url=database_url)
     if not create and settings.database_url:
         missing = missing_sqlite_file(settings.database_url)
@@ -33,7 +35,7 @@ def open_core(database_url: str | None = None, *, create: bool = False) -> Paper
                 f"there is no database at {missing}; check --database-url or PAPERFEED_DATABASE_URL "
                 "(paperfeed import creates a new one)"
             )
-    return PaperFeed(settings)
+    return PaperFeed(settings, read_only=read_only)
 
 
 def missing_sqlite_file(url: str) -> Path | None:

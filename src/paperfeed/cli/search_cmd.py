@@ -36,7 +36,7 @@ def search_command(
     database_url: Annotated[str | None, typer.Option(help="Database URL.")] = None,
 ) -> None:
     """Search papers by keyword, with filters."""
-    core = open_core(database_url)
+    core = open_core(database_url, read_only=True)
     request = SearchRequest(
         query=query,
         filters=SearchFilters(

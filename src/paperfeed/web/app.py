@@ -26,6 +26,7 @@ from paperfeed.web.api import papers as api_papers
 from paperfeed.web.api import subscriptions as api_subscriptions
 from paperfeed.web.errors import API_PREFIX, install_error_handlers
 from paperfeed.web.headers import CONTENT_SECURITY_POLICY, SecurityHeaders
+from paperfeed.web.methods import AllowedMethods
 from paperfeed.web.proxy import ForwardedHeaders
 from paperfeed.web.security import CsrfMiddleware, csrf_key
 from paperfeed.web.ui import admin_sources, auth, community, pages, subscriptions
@@ -123,6 +124,7 @@ def create_app(core: PaperFeed) -> FastAPI:
     app.include_router(feeds.router)
     app.include_router(admin_sources.router)
     app.openapi = lambda: _openapi_with_errors(app)  # type: ignore[method-assign]
+    app.add_middleware(AllowedMethods)  # a wrong method is 405 before the CSRF check
     if core.settings.proxy_headers:  # added last, so outermost: every layer sees the forwarded address
         app.add_middleware(ForwardedHeaders, trusted_hosts=core.settings.forwarded_allow_ips)
     return app

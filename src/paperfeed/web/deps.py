@@ -1,11 +1,14 @@
 """What route handlers receive from the application: the core and the template renderer, and the
-one type every row id in a path is read as."""
+types every row id and every day in a request are read as."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
+from pydantic import BeforeValidator
 from starlette.templating import Jinja2Templates
 
 from paperfeed.core import PaperFeed
@@ -43,6 +46,20 @@ def parse_id(text: str) -> int | None:
         return None
     number = int(text)
     return number if 1 <= number <= MAX_ID else None
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+def _iso_day(value: object) -> object:
+    # Pydantic would also read a number as seconds since 1970 (`/api/days/0` as 1970-01-01).
+    if isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DAY.fullmatch(value)):
+        return value
+    raise ValueError("a day is written YYYY-MM-DD, e.g. 2024-05-01")
+
+
+# A calendar day, written YYYY-MM-DD and nothing else (in paths, queries and JSON bodies alike).
+Day = Annotated[dt.date, BeforeValidator(_iso_day)]
 
 
 def client_address(request: Request) -> str:

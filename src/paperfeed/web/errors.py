@@ -17,6 +17,7 @@ from paperfeed.errors import (
     SourceUnavailable,
     TooManyRequests,
 )
+from paperfeed.store import DISK_FULL, STORAGE_FAILURES, failure_message
 from paperfeed.web.headers import SECURITY_HEADERS
 from paperfeed.web.redirects import login_url, return_path
 
@@ -26,6 +27,7 @@ _STATUS_MESSAGES = {
     405: "Method not allowed.",
     500: "Something went wrong on our side.",
 }
+DISK_FULL_MESSAGE = "The server cannot store anything right now (its disk is full); please try again later."
 
 
 def _is_api(request: Request) -> bool:
@@ -51,7 +53,8 @@ def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for error in exc.errors():
         where = ".".join(str(part) for part in error.get("loc", ()) if part not in ("query", "path", "body"))
-        parts.append(f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg", "invalid")))
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts) or "invalid request"
 
 
@@ -100,3 +103,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SourceUnavailable)
     async def unavailable(request: Request, exc: SourceUnavailable) -> Response:
         return error_response(request, 503, str(exc), {"Retry-After": "60"})
+
+    async def storage_failure(request: Request, exc: Exception) -> Response:
+        if failure_message(exc) == DISK_FULL:  # nothing the visitor did: try again once there is room
+            return error_response(request, 503, DISK_FULL_MESSAGE)
+        raise exc  # any other failure is the 500 above, with its traceback in the server's log
+
+    for failure in STORAGE_FAILURES:
+        app.add_exception_handler(failure, storage_failure)

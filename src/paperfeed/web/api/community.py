@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from paperfeed.core import MAX_PAGE, MAX_PER_PAGE
 from paperfeed.models import User
 from paperfeed.web.api.schemas import ErrorOut, PaperOut, ResultPageOut
-from paperfeed.web.deps import MAX_ID, CoreDep, RowId
+from paperfeed.web.deps import MAX_ID, CoreDep, Day, RowId
 from paperfeed.web.security import CSRF_HEADER, csrf_token, current_user, require_user
 
 router = APIRouter(
@@ -49,14 +49,14 @@ class VoteOut(BaseModel):
 
 
 class CommentIn(BaseModel):
-    body: str = Field(description="Markdown, at most 10,000 characters.")
+    body: str = Field(min_length=1, description="Markdown, at most 10,000 characters.")
     parent_id: int | None = Field(
         default=None, ge=1, le=MAX_ID, description="The comment this one replies to."
     )
 
 
 class CommentEditIn(BaseModel):
-    body: str
+    body: str = Field(min_length=1)
 
 
 class CommentOut(_FromDomain):
@@ -73,7 +73,7 @@ class CommentOut(_FromDomain):
 
 
 class SubmissionIn(BaseModel):
-    arxiv: str = Field(description="An arXiv id (2401.01234, hep-th/9901001) or arxiv.org URL.")
+    arxiv: str = Field(min_length=1, description="An arXiv id (2401.01234, hep-th/9901001) or arxiv.org URL.")
 
 
 class SubmissionOut(BaseModel):
@@ -175,7 +175,7 @@ def api_trending(
 
 @router.get("/top/{day}", tags=["community"])
 def api_top(
-    day: dt.date,
+    day: Day,
     core: CoreDep,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 20,

@@ -3,7 +3,6 @@ one-click unsubscribe target that mail clients call from the List-Unsubscribe he
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -17,7 +16,7 @@ from paperfeed.errors import PaperfeedError, TooManyRequests
 from paperfeed.models import SearchFilters, SearchMode, User
 from paperfeed.store.subscriptions import SavedSearch, Subscription, SubscriptionSpec
 from paperfeed.web import security
-from paperfeed.web.deps import CoreDep, client_address, public_base
+from paperfeed.web.deps import CoreDep, Day, client_address, public_base
 
 router = APIRouter()
 
@@ -43,8 +42,8 @@ class SavedSearchIn(BaseModel):
     author: str | None = None
     category: str | None = None
     has_code: bool | None = None
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
+    date_from: Day | None = None
+    date_to: Day | None = None
 
     def to_saved(self) -> SavedSearch:
         return SavedSearch(
@@ -61,11 +60,11 @@ class SavedSearchIn(BaseModel):
 
 
 class SubscriptionIn(BaseModel):
-    email: str = Field(max_length=254)
+    email: str = Field(min_length=1, max_length=254)
     frequency: Literal["daily", "weekly"] = "daily"
     weekday: int = Field(0, ge=0, le=6, description="Weekly digests: 0 = Monday … 6 = Sunday.")
     hour: int | None = Field(None, ge=0, le=23, description="Local hour to send at; default: the server's.")
-    timezone: str = Field("UTC", description="IANA time zone, e.g. Europe/Berlin.")
+    timezone: str = Field("UTC", min_length=1, description="IANA time zone, e.g. Europe/Berlin.")
     include_trending: bool = True
     top_n: int = Field(10, ge=0, le=MAX_TOP_N)
     saved_searches: list[SavedSearchIn] = Field(default_factory=list, max_length=MAX_SAVED_SEARCHES)
@@ -135,7 +134,7 @@ def api_subscribe(body: SubscriptionIn, request: Request, core: CoreDep) -> Subs
 
 
 @router.get("/subscriptions/confirm", tags=["subscriptions"])
-def api_confirm(core: CoreDep, token: Annotated[str, Query(max_length=2_000)]) -> SubscriptionOut:
+def api_confirm(core: CoreDep, token: Annotated[str, Query(min_length=1, max_length=2_000)]) -> SubscriptionOut:
     """Confirm a subscription with the token from the confirmation mail."""
     return SubscriptionOut.of(subscriptions.confirm(core, token))
 
