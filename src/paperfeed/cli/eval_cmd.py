@@ -17,10 +17,10 @@ from paperfeed.search.evaluation import (
     MODES,
     Scores,
     evaluate,
+    floor_recall,
     load_queries,
     of_split,
     related_precision,
-    similarity_floor,
     tune_fusion,
     tune_rank_fusion,
 )
@@ -113,10 +113,10 @@ def _print_tuning(core, queries, path: str) -> None:
         f"MRR@10 {best.scores.mrr_10:.3f}, nDCG@10 {best.scores.ndcg_10:.3f}; "
         + ", ".join(f"{k} {s.mrr_10:.3f}/{s.ndcg_10:.3f}" for k, s in best.kinds.items())
     )
-    floor = similarity_floor(core, queries, path=path)
+    kept = floor_recall(core, queries, path=path)
     console.print(
-        f"similarity floor: the least similar relevant paper in any tuning query's first 100 "
-        f"semantic results has cosine {floor:.3f}"
+        "similarity floor: share of the relevant papers in the tuning queries' first 100 semantic "
+        "results that each floor keeps: " + ", ".join(f"{floor:g}: {share:.3f}" for floor, share in kept.items())
     )
 
 

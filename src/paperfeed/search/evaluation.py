@@ -304,19 +304,24 @@ def tune_fusion(core: PaperFeed, queries: Sequence[EvalQuery], *, path: str = ""
     return trials
 
 
-def similarity_floor(core: PaperFeed, queries: Sequence[EvalQuery], *, path: str = "") -> float:
-    """The lowest cosine similarity of a relevant paper among the first DEPTH semantic results
-    of any tuning-half query: a floor at or below it drops no relevant paper the ranking finds."""
+FLOORS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
+
+
+def floor_recall(core: PaperFeed, queries: Sequence[EvalQuery], *, path: str = "") -> dict[float, float]:
+    """For each candidate similarity floor, the share of the relevant papers among the first
+    DEPTH semantic results of the tuning-half queries that are above it (what it keeps)."""
     tuning = of_split(queries, "tune")
     relevant = resolve_relevant(core, tuning, path)
     semantic = core.rankers["semantic"]
     assert isinstance(semantic, SemanticRanker)
     embed = embedding_of(lambda: core.embedder)
-    lowest = 1.0
+    similarities = []
     for query, wanted in zip(tuning, relevant, strict=True):
         nearest = semantic.nearest(Query.of(query.query, embed).vector, SearchFilters(), DEPTH)
-        lowest = min([lowest, *(score for paper_id, score in nearest if paper_id in wanted)])
-    return lowest
+        similarities += [score for paper_id, score in nearest if paper_id in wanted]
+    if not similarities:
+        return dict.fromkeys(FLOORS, 1.0)
+    return {floor: sum(s > floor for s in similarities) / len(similarities) for floor in FLOORS}
 
 
 def related_precision(core: PaperFeed, queries: Sequence[EvalQuery], *, path: str = "", k: int = 10) -> float:

@@ -33,10 +33,6 @@ RRF_K = 60
 # unrelated texts near 0): see `paperfeed eval --tune`, which prints the least similar relevant
 # paper of the tuning half, and tests/test_search_quality.py for nonsense queries.
 SEMANTIC_FLOOR = 0.15
-# The floor for a query none of whose words occurs in any paper: gibberish ("xyzzyqwertyplugh")
-# reaches 0.25-0.3 with some paper through its subword pieces; a real description rarely
-# shares no word with its paper.
-UNKNOWN_WORDS_FLOOR = 0.4
 
 
 @dataclass(frozen=True, slots=True)

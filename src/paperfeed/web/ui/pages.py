@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -201,6 +201,10 @@ class SearchForm:
             "page": "" if page == 1 else str(page),
         }
         return "/search?" + urlencode({k: v for k, v in params.items() if v})
+
+    def url_for_query(self, query: str) -> str:
+        """The first page of this search with other words (for "did you mean")."""
+        return replace(self, q=query).url(1)
 
 
 def _iso_day(text: str) -> dt.date | None:
