@@ -13,6 +13,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
+
 from paperfeed.community.accounts import Accounts, require_admin
 from paperfeed.community.comments import Comments
 from paperfeed.community.submissions import Submissions
@@ -48,7 +50,7 @@ from paperfeed.search.embeddings import Embedder, load_embedder, paper_text
 from paperfeed.search.highlight import mark, match_pattern, snippet
 from paperfeed.search.keyword import KeywordIndex
 from paperfeed.search.query import parse_user_query
-from paperfeed.search.rankers import KeywordRanker, Query, Ranker, embedding_of, rankers
+from paperfeed.search.rankers import KeywordRanker, Query, Ranker, RelatedRanker, embedding_of, rankers
 from paperfeed.search.similar import SimilarRanker
 from paperfeed.search.spelling import Speller
 from paperfeed.search.vectors import VectorIndex
@@ -59,7 +61,6 @@ from paperfeed.text import title_key
 MAX_PER_PAGE = 100
 DAY_PAGE_SIZE = 50
 MAX_PAGE = 500  # deep pagination is never useful and costs the index dearly
-RELATED_DUPLICATE_SIMILARITY = 0.985  # nearer than this is the same paper under another record
 
 Progress = Callable[[int], None]
 
@@ -70,12 +71,19 @@ if TYPE_CHECKING:
 
 
 class PaperFeed:
-    def __init__(self, settings: Settings | None = None, *, store: Store | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, *, store: Store | None = None, read_only: bool = False
+    ) -> None:
+        """`read_only`: this core only reads (search, stats), so its store is not written if it
+        need not be, e.g. not migrated when already current."""
         self.settings = settings or Settings.from_env()
-        self.store = store or Store.open(self.settings.db_url)
+        self.store = store or Store.open(self.settings.db_url, read_only=read_only)
         self.keyword = KeywordIndex(self.settings.index_dir / "keyword")
         self.vectors = VectorIndex(self.settings.index_dir / "vectors")
         self.speller = Speller(self.keyword.vocabulary, self.keyword.knows)
+        # Told when an account is under attack; the web app mails the owner (digest.alerts), a
+        # layer above this one.
+        self.on_login_attack: Callable[[User], None] | None = None
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -206,6 +214,11 @@ class PaperFeed:
             per_page=per_page,
         )
 
+    def day_page_of(self, paper: Paper, *, per_page: int = DAY_PAGE_SIZE) -> int | None:
+        """The page of its day's list that shows the paper (None: it is not listed)."""
+        position = self.store.papers.position_on_day(paper.id, paper.listed_on)
+        return None if position is None else (position - 1) // per_page + 1
+
     def stats(self) -> Stats:
         summary = self.store.papers.summary()
         try:
@@ -225,6 +238,12 @@ class PaperFeed:
     def rankers(self) -> dict[str, Ranker]:
         """Every search mode's ranker, by name (see paperfeed.search.rankers)."""
         return rankers(self.keyword, self.vectors)
+
+    @cached_property
+    def related_ranker(self) -> RelatedRanker:
+        keyword = self.rankers["keyword"]
+        assert isinstance(keyword, KeywordRanker)
+        return RelatedRanker(keyword, self.vectors)
 
     def search(self, request: SearchRequest) -> ResultPage:
         """One page of papers for a query, in any mode (keyword, semantic, hybrid), with the same
@@ -280,7 +299,7 @@ class PaperFeed:
         return newest[request.offset : request.offset + request.per_page], len(newest)
 
     def related(self, paper: Paper, limit: int = 10) -> ResultPage:
-        """The papers nearest in meaning to `paper`: never the paper itself, nor its duplicates
+        """The papers most like `paper` (see RelatedRanker): never the paper itself, nor its duplicates
         (the same normalised title, or a near-identical embedding)."""
         if not 1 <= limit <= MAX_PER_PAGE:
             raise InvalidInput(f"limit must be between 1 and {MAX_PER_PAGE}")
@@ -290,12 +309,7 @@ class PaperFeed:
             vector = self.embedder.embed([paper_text(paper.title, paper.abstract)])[0]
         own_title = title_key(paper.title)
         items: list[RankedPaper] = []
-        ids, scores = self.vectors.search(vector, limit * 2 + 10)
-        candidates = [
-            (paper_id, score)
-            for paper_id, score in zip(ids, scores, strict=True)
-            if paper_id != paper.id and score < RELATED_DUPLICATE_SIMILARITY
-        ]
+        candidates = self.related_ranker.rank_like(paper.id, paper.title, vector)[: limit * 2 + 10]
         for other, score in self._papers(candidates):
             if title_key(other.title) != own_title and len(items) < limit:
                 items.append(RankedPaper(paper=other, score=score))
@@ -378,19 +392,6 @@ class PaperFeed:
     @staticmethod
     def highlight_title(title: str, query: str) -> str:
         return mark(title, match_pattern(parse_user_query(query).words))
-
-    # --- recommendations ------------------------------------------------------------------------
-
-    def recommended(
-        self, user_id: int, *, page: int = 1, per_page: int = 20, since: dt.date | None = None
-    ) -> ResultPage:
-        """Recent papers ranked for a user by a model of their upvoted and saved papers, each
-        with the liked paper it resembles ("because you liked ...")."""
-        from paperfeed.digest.recommend import Recommender
-
-        if not 1 <= per_page <= MAX_PER_PAGE:
-            raise InvalidInput(f"per_page must be between 1 and {MAX_PER_PAGE}")
-        return Recommender(self).recommend(user_id, since=since, page=page, per_page=per_page)
 
     # --- the research library: collections and notes -------------------------------------------
     # The rules live in paperfeed.library; these are the calls the interfaces make.
@@ -494,7 +495,11 @@ class PaperFeed:
 
     @cached_property
     def accounts(self) -> Accounts:
-        return Accounts(self.store)
+        return Accounts(self.store, on_attack=self._login_alert)
+
+    def _login_alert(self, user: User) -> None:
+        if self.on_login_attack is not None:
+            self.on_login_attack(user)
 
     @cached_property
     def discussion(self) -> Comments:
@@ -508,8 +513,10 @@ class PaperFeed:
 
     @cached_property
     def arxiv_client(self) -> ArxivClient:
-        """One client per core, so arXiv's pause between requests holds across submissions."""
-        return ArxivClient(base_url=self.settings.arxiv_api_url)
+        """One client per core, so arXiv's pause between requests holds across submissions. Someone
+        waits for its answer: it gives up after one quick retry rather than backing off for long."""
+        http = httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0), follow_redirects=True)
+        return ArxivClient(http, base_url=self.settings.arxiv_api_url, attempts=2, backoff=1.0)
 
     def sign_up(self, name: str, password: str, *, address: str) -> tuple[User, str]:
         """A new account and its first session token."""
@@ -557,6 +564,13 @@ class PaperFeed:
         else:
             self.library.remove(user, default.id, paper)
         return saved
+
+    def saved_papers(self, user: User, *, limit: int = 200) -> list[Paper]:
+        """The papers of the user's default collection ("Saved"), most recently saved first
+        (hidden ones left out)."""
+        ids = self.store.collections.paper_ids(self.library.default(user).id, limit=limit)
+        by_id = {paper.id: paper for paper in self.store.papers.get_many(ids)}
+        return [by_id[paper_id] for paper_id in ids if paper_id in by_id]
 
     def is_saved(self, user: User | None, paper: Paper) -> bool:
         """Whether the paper is in the user's default collection."""

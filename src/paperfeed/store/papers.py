@@ -339,6 +339,25 @@ class PaperStorage:
             total = conn.execute(sa.select(sa.func.count()).select_from(papers).where(listed)).scalar_one()
         return found, total
 
+    def position_on_day(self, paper_id: int, day: dt.date) -> int | None:
+        """Where a paper stands in its day's list (1 = first), in `on_day`'s order."""
+        from paperfeed.store.schema import votes
+
+        listed = sa.and_(papers.c.listed_on == day, papers.c.hidden.is_(False))
+        upvotes = sa.func.coalesce(
+            sa.select(sa.func.count()).where(votes.c.paper_id == papers.c.id).scalar_subquery(), 0
+        )
+        with self.engine.connect() as conn:
+            mine = conn.execute(sa.select(upvotes).where(listed, papers.c.id == paper_id)).scalar()
+            if mine is None:
+                return None
+            ahead = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(papers)
+                .where(listed, sa.or_(upvotes > mine, sa.and_(upvotes == mine, papers.c.id < paper_id)))
+            ).scalar_one()
+        return ahead + 1
+
     def latest_day(self) -> dt.date | None:
         with self.engine.connect() as conn:
             return conn.execute(

@@ -294,16 +294,6 @@ class SubscriptionStorage:
         with self.engine.connect() as conn:
             return [_row_to_subscription(row) for row in conn.execute(query)]
 
-    def pending_count(self, email: str, since: dt.datetime) -> int:
-        """Unconfirmed subscriptions made for an address since a moment (to limit confirmation mails)."""
-        query = sa.select(sa.func.count()).where(
-            subscriptions.c.email == email,
-            subscriptions.c.confirmed_at.is_(None),
-            subscriptions.c.created_at >= since,
-        )
-        with self.engine.connect() as conn:
-            return conn.execute(query).scalar_one()
-
     def active(self) -> list[Subscription]:
         """Confirmed subscriptions that have not been cancelled."""
         query = (
@@ -514,6 +504,7 @@ class SubscriptionStorage:
             return [(model, count, last) for model, count, last in conn.execute(query)]
 
     def paper_titles(self, paper_ids: Sequence[int]) -> dict[int, str]:
+        """Titles of those papers that are not hidden: a hidden paper is never quoted."""
         from paperfeed.store.schema import papers
 
         titles: dict[int, str] = {}
@@ -521,7 +512,7 @@ class SubscriptionStorage:
         with self.engine.connect() as conn:
             for start in range(0, len(ids), 5_000):
                 query = sa.select(papers.c.id, papers.c.title).where(
-                    papers.c.id.in_(ids[start : start + 5_000])
+                    papers.c.id.in_(ids[start : start + 5_000]), papers.c.hidden.is_(False)
                 )
                 titles.update({paper_id: title for paper_id, title in conn.execute(query)})
         return titles
@@ -561,9 +552,11 @@ class SubscriptionStorage:
 
     def liked_paper_ids(self, user_ids: Sequence[int], *, per_user: int = 200) -> dict[int, list[int]]:
         """For each user, the papers they upvoted or saved (in any collection), most recent first."""
-        from paperfeed.store.collections import saved_papers
         from paperfeed.store.schema import votes
 
+        # Defined by store.collections, which needs the store package (and so this module) itself:
+        # looked up by name rather than imported, so the two modules do not import each other.
+        saved_papers = metadata.tables["saved_papers"]
         liked: dict[int, dict[int, dt.datetime]] = {user_id: {} for user_id in user_ids}
         ids = list(liked)
         with self.engine.connect() as conn:
