@@ -1,5 +1,5 @@
 """The layering the architecture promises: cli → web → digest → core → community, ingest,
-search → store → text, models. No module imports one above its layer (not even inside a
+search, library → store → text, models. No module imports one above its layer (not even inside a
 function), HTML pages and the JSON API live apart, and no two modules import each other."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ LAYERS = [
     {"paperfeed.web"},
     {"paperfeed.digest"},
     {"paperfeed.core"},
-    {"paperfeed.community", "paperfeed.ingest", "paperfeed.search"},
+    {"paperfeed.community", "paperfeed.ingest", "paperfeed.search", "paperfeed.library"},
     {"paperfeed.store"},
     {"paperfeed.text", "paperfeed.tex", "paperfeed.models", "paperfeed.errors", "paperfeed.config"},
 ]
