@@ -114,12 +114,16 @@ class _Markup(HTMLParser):
 
 
 def assert_inert(page: str) -> None:
-    """The page runs no script but htmx, has no event-handler attribute and no javascript: URL."""
+    """The page runs no script but htmx and the math typesetter, has no event-handler attribute
+    and no javascript: URL."""
     parser = _Markup()
     parser.feed(page)
     parser.close()
     scripts = [attrs for tag, attrs in parser.tags if tag == "script"]
-    assert scripts == [{"src": "/static/htmx.min.js", "defer": None}], scripts
+    assert scripts == [
+        {"src": "/static/htmx.min.js", "defer": None},
+        {"src": "/static/math.js", "defer": None},
+    ], scripts
     for tag, attrs in parser.tags:
         assert tag not in {"iframe", "object", "embed", "svg", "math", "base"}, tag
         for name, value in attrs.items():

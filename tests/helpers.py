@@ -1,14 +1,18 @@
 """Shared test helpers: small stores built without a file format, and test doubles for
-clocks, HTTP transports and imports that die halfway."""
+clocks, HTTP transports and imports that die halfway, and many threads acting at once."""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
 from paperfeed.core import PaperFeed
+from paperfeed.errors import PermissionDenied, TooManyRequests
 from paperfeed.ingest.base import Source
 from paperfeed.models import PaperRecord, SourceItem
 from paperfeed.text import finish_record
@@ -83,3 +87,22 @@ class DiesAfter:
             if count == self.limit:
                 raise Killed
             yield item
+
+
+def all_at_once(count: int, attempt: Callable[[int], object]) -> Counter[str]:
+    """Run `attempt(0..count-1)` in `count` threads released together; how each one ended:
+    "ok", "refused" (PermissionDenied) or "throttled" (TooManyRequests)."""
+    barrier = threading.Barrier(count)
+
+    def one(number: int) -> str:
+        barrier.wait()
+        try:
+            attempt(number)
+        except TooManyRequests:
+            return "throttled"
+        except PermissionDenied:
+            return "refused"
+        return "ok"
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return Counter(pool.map(one, range(count)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
@@ -12,8 +13,10 @@ from community_helpers import PASSWORD, Visitor, cheap_password_hashing, make_us
 from paperfeed.cli import app as cli
 from paperfeed.community.accounts import Accounts, hash_token, in_words
 from paperfeed.core import PaperFeed
+from paperfeed.digest.alerts import send_login_alert
 from paperfeed.errors import InvalidInput, PermissionDenied, TooManyRequests
 from paperfeed.store.schema import user_sessions, users
+from paperfeed.store.subscriptions import SubscriptionSpec
 from paperfeed.web.security import SESSION_COOKIE
 
 
@@ -74,6 +77,15 @@ def test_names_are_unique_whatever_their_case(core: PaperFeed) -> None:
         ("alice", "short", "at least 10 characters"),
         ("alice", "x" * 1_025, "at most 1,024 characters"),
         ("alice-in-chains", "Alice-In-Chains", "must not be the user name"),
+        ("alice", "password12", "harder password: this is a very common password"),
+        ("alice", "aaaaaaaaaa", "harder password: repeats"),
+        ("alice", " " * 10, "harder password"),
+        ("alice", "1234567890", "harder password"),
+        ("alice", "qwertyuiop", "harder password"),
+        ("alice", "alice12345", "harder password"),
+        ("alice", "\x00" * 10, "control or invisible characters"),
+        ("alice", "correct\u200bhorse battery", "control or invisible characters"),
+        ("alice", "correct horse\x07battery", "control or invisible characters"),
     ],
 )
 def test_bad_names_and_weak_passwords_are_refused_with_the_rule(
@@ -139,34 +151,90 @@ def test_admins_suspend_others_but_not_themselves_and_users_cannot_suspend(core:
 # --- throttling -------------------------------------------------------------------------------------
 
 
-def test_failed_log_ins_are_throttled_per_account_saying_how_long_to_wait(core: PaperFeed) -> None:
+def test_a_stranger_s_wrong_guesses_slow_only_the_stranger_not_the_owner(core: PaperFeed) -> None:
     clock = Clock()
     accounts = Accounts(core.store, clock)
     accounts.create_user("alice", PASSWORD)
-    for attempt in range(5):
-        clock.advance(seconds=10)
+    for attempt in range(3):
         with pytest.raises(PermissionDenied):
-            accounts.log_in("alice", f"guess {attempt}", address=f"198.51.100.{attempt}")
-    # Throttled now, even with the right password, from any address.
+            accounts.log_in("alice", f"guess {attempt}", address="192.0.2.66")
+    # The guesser has to wait now, and longer after every further miss.
     with pytest.raises(TooManyRequests) as throttled:
-        accounts.log_in("alice", PASSWORD, address="192.0.2.200")
-    assert str(throttled.value) == "Too many failed log-ins for this account. Try again in 15 minutes."
-    assert throttled.value.retry_after == 15 * 60 - 40  # until the first failure leaves the window
-    # The window slides: once the first failures are old enough, trying works again.
-    clock.advance(minutes=15)
-    assert accounts.log_in("alice", PASSWORD, address="192.0.2.200")[0].name == "alice"
+        accounts.log_in("alice", "guess 3", address="192.0.2.66")
+    assert str(throttled.value) == "Too many failed log-ins for this account. Try again in 2 seconds."
+    waits = []
+    for attempt in range(4, 9):
+        clock.advance(seconds=throttled.value.retry_after)
+        with pytest.raises(PermissionDenied):
+            accounts.log_in("alice", f"guess {attempt}", address="192.0.2.66")
+        with pytest.raises(TooManyRequests) as throttled:
+            accounts.log_in("alice", "one more", address="192.0.2.66")
+        waits.append(throttled.value.retry_after)
+    assert waits == [4, 8, 16, 32, 64]
+    # Meanwhile the owner, from their own address, logs in at once with the right password.
+    assert accounts.log_in("alice", PASSWORD, address="198.51.100.20")[0].name == "alice"
 
 
-def test_a_successful_log_in_clears_the_account_counter(core: PaperFeed) -> None:
-    accounts = Accounts(core.store, Clock())
+def test_the_delays_never_grow_past_fifteen_minutes(core: PaperFeed) -> None:
+    clock = Clock()
+    accounts = Accounts(core.store, clock)
     accounts.create_user("alice", PASSWORD)
-    for _ in range(4):
+    for attempt in range(14):
+        clock.advance(minutes=4, seconds=30)  # still inside the hour the misses are remembered for
+        with pytest.raises((PermissionDenied, TooManyRequests)):
+            accounts.log_in("alice", f"guess {attempt}", address="192.0.2.66")
+    with pytest.raises(TooManyRequests) as throttled:
+        accounts.log_in("alice", "one more", address="192.0.2.66")
+    assert throttled.value.retry_after <= 15 * 60
+
+
+def test_a_flood_of_failures_from_many_addresses_closes_the_account_for_a_while(core: PaperFeed) -> None:
+    clock = Clock()
+    accounts = Accounts(core.store, clock)
+    accounts.create_user("alice", PASSWORD)
+    for attempt in range(100):
+        with pytest.raises(PermissionDenied):
+            accounts.log_in("alice", f"guess {attempt}", address=f"10.0.{attempt // 250}.{attempt % 250}")
+    with pytest.raises(TooManyRequests) as throttled:
+        accounts.log_in("alice", PASSWORD, address="198.51.100.20")
+    assert str(throttled.value) == "Too many failed log-ins for this account. Try again in 15 minutes."
+    clock.advance(minutes=15)
+    assert accounts.log_in("alice", PASSWORD, address="198.51.100.20")[0].name == "alice"
+
+
+def test_the_owner_is_told_once_a_day_when_their_account_is_under_attack(core: PaperFeed) -> None:
+    clock = Clock()
+    told = []
+    accounts = Accounts(core.store, clock, on_attack=told.append)
+    alice = accounts.create_user("alice", PASSWORD)
+    for attempt in range(19):
+        with pytest.raises(PermissionDenied):
+            accounts.log_in("alice", f"guess {attempt}", address=f"10.0.0.{attempt}")
+    assert told == []  # a forgetful owner's few misses are no attack
+    for attempt in range(19, 40):
+        with pytest.raises(PermissionDenied):
+            accounts.log_in("alice", f"guess {attempt}", address=f"10.0.0.{attempt}")
+    assert told == [alice]
+    clock.advance(days=1, minutes=1)
+    for attempt in range(20):
+        with pytest.raises(PermissionDenied):
+            accounts.log_in("alice", f"guess {attempt}", address=f"10.0.1.{attempt}")
+    assert told == [alice, alice]
+
+
+def test_a_successful_log_in_clears_the_counter_of_its_account_and_address(core: PaperFeed) -> None:
+    clock = Clock()
+    accounts = Accounts(core.store, clock)
+    accounts.create_user("alice", PASSWORD)
+    for _ in range(3):
         with pytest.raises(PermissionDenied):
             accounts.log_in("alice", "wrong guess", address="198.51.100.1")
+    clock.advance(seconds=2)  # the first delay, which the right password waits out too
     accounts.log_in("alice", PASSWORD, address="198.51.100.1")
-    for _ in range(4):
+    for _ in range(3):
         with pytest.raises(PermissionDenied):
             accounts.log_in("alice", "wrong guess", address="198.51.100.1")
+    clock.advance(seconds=2)
     assert accounts.log_in("alice", PASSWORD, address="198.51.100.1")[0].name == "alice"
 
 
@@ -226,7 +294,7 @@ def test_sign_up_log_out_log_in_and_change_password_through_the_pages(core: Pape
     browser = Visitor(core)
     signed_up = browser.sign_up("alice")
     assert signed_up.status_code == 200 and signed_up.url.path == "/"
-    assert '<a class="user-name" href="/account"' in signed_up.text and "alice" in signed_up.text
+    assert '<summary class="user-name">alice</summary>' in signed_up.text
     assert browser.post("/logout").status_code == 200
     assert SESSION_COOKIE not in browser.client.cookies
     assert 'href="/login"' in browser.get("/").text
@@ -282,3 +350,28 @@ def test_session_cookies_are_http_only_same_site_lax_and_secure_over_https(
     assert {"httponly", "samesite", "path", "max-age"} <= attributes
     assert "samesite=lax" in cookie.lower()
     assert ("secure" in attributes) is secure
+
+
+def test_an_owner_with_a_confirmed_address_gets_one_mail_about_the_attack(core: PaperFeed, tmp_path) -> None:
+    from smtp_sink import Mailbox
+
+    mailbox = Mailbox().start()
+    try:
+        core.settings = core.settings.model_copy(
+            update={"smtp_host": "127.0.0.1", "smtp_port": mailbox.port, "smtp_security": "none",
+                    "mail_from": "paperfeed <digest@papers.example.org>", "base_url": "https://papers.example.org"}
+        )  # fmt: skip
+        core.on_login_attack = partial(send_login_alert, core)  # as the web app wires it
+        alice = make_user(core, "alice")
+        spec = SubscriptionSpec(email="alice@example.org")
+        core.store.subscriptions.create(spec, user_id=alice.id, confirmed_at=dt.datetime.now(dt.UTC))
+        for attempt in range(40):
+            with pytest.raises(PermissionDenied):
+                core.log_in("alice", f"guess {attempt}", address=f"10.0.0.{attempt}")
+        assert core.log_in("alice", PASSWORD, address="198.51.100.20")[0] == alice
+    finally:
+        mailbox.stop()
+    [alert] = mailbox.messages
+    assert alert["To"] == "alice@example.org"
+    assert alert["Subject"] == "Someone is trying to log in to your paperfeed account"
+    assert "https://papers.example.org/account" in alert.get_body(("plain",)).get_content()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -259,10 +261,21 @@ def test_the_docs_live_under_api_only(api):
     docs = api.get("/api/docs")
 
     assert docs.status_code == 200 and "/api/openapi.json" in docs.text
-    assert "https://cdn.jsdelivr.net" in docs.headers["content-security-policy"]
     assert api.get("/docs").status_code == 404
     assert api.get("/redoc").status_code == 404
     assert api.get("/openapi.json").status_code == 404
+
+
+def test_the_docs_work_offline_from_the_package_own_files(api):
+    docs = api.get("/api/docs")
+    assert '<html lang="en">' in docs.text
+    assert "http://" not in docs.text.replace("http://testserver", "") and "https://" not in docs.text
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', docs.text)
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in assets
+    for asset in assets:
+        assert api.get(asset).status_code == 200, asset
+    policy = docs.headers["content-security-policy"]
+    assert "script-src 'self';" in policy and "cdn" not in policy
 
 
 def test_unknown_api_addresses_are_errors_in_json(api):

@@ -21,7 +21,7 @@ from paperfeed.core import PaperFeed
 from paperfeed.digest import runner
 from paperfeed.digest.mailer import Mailer
 from paperfeed.digest.periods import due_period
-from paperfeed.digest.recommend import fit_linear_model
+from paperfeed.digest.recommend import fit_linear_model, recommended
 from paperfeed.digest.runner import LEASE, run_due
 from paperfeed.digest.scheduler import DigestScheduler
 from paperfeed.models import SearchFilters
@@ -489,14 +489,14 @@ def reader(core: PaperFeed) -> tuple[PaperFeed, int]:
     )
     user = core.store.users.create("reader", "x", is_admin=False, now=LONG_AGO)
     core.store.community.toggle_vote(user.id, ids["2501.00001"], NOW - dt.timedelta(days=3))
-    core.store.subscriptions.save_paper(user.id, ids["2501.00002"])
+    core.store.collections.add(core.store.collections.default_for(user.id), [ids["2501.00002"]])
     return core, user.id
 
 
 def test_recommendations_rank_papers_like_the_liked_ones_and_say_why(reader: tuple[PaperFeed, int]) -> None:
     core, user_id = reader
 
-    page = core.recommended(user_id, per_page=3)
+    page = recommended(core, user_id, per_page=3)
 
     assert page.ranking == "recommended"
     titles = [item.paper.title for item in page.items]
@@ -511,7 +511,7 @@ def test_a_user_who_liked_nothing_gets_no_recommendations(reader: tuple[PaperFee
     core, _ = reader
     newcomer = core.store.users.create("newcomer", "x", is_admin=False, now=LONG_AGO)
 
-    page = core.recommended(newcomer.id)
+    page = recommended(core, newcomer.id)
 
     assert (page.items, page.total) == ([], 0)
 

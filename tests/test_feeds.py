@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from html.parser import HTMLParser
 
 import feedparser
 import numpy as np
@@ -129,7 +130,7 @@ def test_recommendation_feed_is_private_to_its_token(core: PaperFeed, client: Te
     store.embeddings.put_many(
         "test@1", [(ids[k], "h", np.array(v, dtype=np.float32)) for k, v in directions.items()]
     )
-    store.subscriptions.save_paper(user.id, ids["2601.00001"])
+    store.collections.add(store.collections.default_for(user.id), [ids["2601.00001"]])
     subscription = store.subscriptions.create(
         SubscriptionSpec(email="reader@example.org", include_recommendations=True), user_id=user.id
     )
@@ -143,6 +144,48 @@ def test_recommendation_feed_is_private_to_its_token(core: PaperFeed, client: Te
     assert client.get("/feeds/recommended/nope.atom").status_code == 404
     store.subscriptions.unsubscribe(subscription.id)
     assert client.get(f"/feeds/recommended/{subscription.feed_token}.rss").status_code == 404
+
+
+def _reader_with_recommendations(core: PaperFeed, liked: list[str]):
+    store = core.store
+    user = store.users.create("reader", "x", is_admin=False, now=dt.datetime.now(dt.UTC))
+    ids = store.papers.ids_with_keys(["2601.00001", "2611.00001", "2611.00002", "2611.00003"])
+    directions = {
+        "2601.00001": [1, 0.3, 0],
+        "2611.00001": [1, 0.2, 0.1],
+        "2611.00002": [1, 0, 0.4],
+        "2611.00003": [0, 0, 1],
+    }
+    store.embeddings.put_many(
+        "test@1", [(ids[k], "h", np.array(v, dtype=np.float32)) for k, v in directions.items()]
+    )
+    for key in liked:
+        store.collections.add(store.collections.default_for(user.id), [ids[key]])
+    subscription = store.subscriptions.create(
+        SubscriptionSpec(email="reader@example.org", include_recommendations=True), user_id=user.id
+    )
+    return subscription, ids
+
+
+def test_recommendation_feeds_are_never_kept_by_shared_caches(core: PaperFeed, client: TestClient) -> None:
+    subscription, _ = _reader_with_recommendations(core, ["2601.00001"])
+    private = client.get(f"/feeds/recommended/{subscription.feed_token}.atom")
+    assert private.status_code == 200
+    assert private.headers["cache-control"] == "private, no-store"
+    assert client.get("/feeds/daily.atom").headers["cache-control"].startswith("public")
+
+
+def test_a_liked_paper_hidden_since_is_never_quoted_as_the_reason(
+    core: PaperFeed, client: TestClient
+) -> None:
+    subscription, ids = _reader_with_recommendations(core, ["2601.00001", "2611.00003"])
+    core.store.papers.set_hidden(ids["2601.00001"], True)
+
+    feed = read(client, f"/feeds/recommended/{subscription.feed_token}.rss", "application/rss+xml")
+
+    assert feed.entries
+    assert all("Old Diffusion Paper" not in entry.summary for entry in feed.entries)
+    assert any("because you liked “Language Models Reason”" in entry.summary for entry in feed.entries)
 
 
 def test_an_unknown_feed_format_is_not_found(client: TestClient) -> None:
@@ -163,3 +206,39 @@ def test_day_and_search_pages_advertise_their_feeds(client: TestClient) -> None:
     assert href.startswith("/feeds/search.atom?")
     feed = read(client, href, "application/atom+xml")
     assert [e.title for e in feed.entries] == ["Diffusion for Images"]
+
+
+# Entity-encoded markup, as sources send it: decoded on import into text that reads like tags.
+HOSTILE_ABSTRACT = "We show &lt;img src=x onerror=alert(1)&gt; and &lt;b&gt;more&lt;/b&gt; &amp; less."
+
+
+@pytest.mark.parametrize("suffix", ["rss", "atom"])
+def test_abstracts_reach_a_feed_reader_as_text_never_as_markup(
+    core: PaperFeed, client: TestClient, suffix: str
+) -> None:
+    add_papers(
+        core, paper("Hostile Abstract", arxiv_id="2611.00009", published=TODAY, abstract=HOSTILE_ABSTRACT)
+    )
+    answer = client.get(f"/feeds/search.{suffix}", params={"q": "hostile"})
+    # What a reader that trusts the feed does: take the summary as HTML, without sanitising it.
+    feed = feedparser.parse(answer.content, sanitize_html=False)
+    [entry] = [e for e in feed.entries if e.title == "Hostile Abstract"]
+    stored = core.paper("2611.00009").abstract
+    assert "<img src=x onerror=alert(1)>" in stored
+    parser = _Tags()
+    parser.feed(entry.summary)
+    assert parser.tags == []
+    assert parser.text == stored  # shown to the reader as the text it is
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.text = ""
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        self.tags.append(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.text += data

@@ -12,11 +12,12 @@ import time
 from pathlib import Path
 
 import orjson
+import psutil
 import pytest
 
 from helpers import DiesAfter, Killed
 from paperfeed.ingest.arxiv_snapshot import ArxivSnapshotSource, parse_version_date
-from paperfeed.ingest.pipeline import run_import
+from paperfeed.ingest.pipeline import READ_AHEAD_MIN_BYTES, run_import
 from paperfeed.models import Link, PaperRecord, Rejected, SourceItem
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -323,6 +324,7 @@ def test_an_interrupted_import_keeps_its_committed_batches_and_resumes_to_exactl
 
 
 BIG_FILE_PAPERS = 60_000
+_FILLER = "Words that make the record as long as a real one, " * 3
 
 
 def _write_big_snapshot(path: Path, count: int) -> None:
@@ -330,8 +332,10 @@ def _write_big_snapshot(path: Path, count: int) -> None:
         for n in range(count):
             arxiv_id = f"{10 + n // 50_000:02d}{n // 5_000 % 10 + 1:02d}.{n % 5_000 + 1:05d}"
             obj = snapshot_object(arxiv_id, f"Synthetic paper {n}")
-            obj["abstract"] = f"Synthetic abstract number {n}."
+            obj["abstract"] = f"Synthetic abstract number {n}. {_FILLER}"
             fh.write(orjson.dumps(obj) + b"\n")
+    # Big enough that the import parses it in a second process, as it does real snapshots.
+    assert path.stat().st_size >= READ_AHEAD_MIN_BYTES
 
 
 def _records_done(db: Path) -> tuple[int, str] | None:
@@ -372,9 +376,14 @@ def test_a_killed_cli_import_resumes_to_exactly_every_paper(tmp_path, models_dir
             assert process.poll() is None, "the import ended before its first batch was seen"
             assert time.monotonic() < deadline, "no batch committed within two minutes"
             time.sleep(0.01)
+        parsers = psutil.Process(process.pid).children(recursive=True)
         os.kill(process.pid, signal.SIGKILL)
     finally:
         process.wait()
+    assert parsers, "the snapshot was not parsed in a second process"
+    # Nothing of the import outlives it: the parser process dies with its parent.
+    _, alive = psutil.wait_procs(parsers, timeout=30)
+    assert alive == [], f"left running after the import was killed: {alive}"
     done_when_killed, status = _records_done(db)
     assert status == "running" and 0 < done_when_killed < BIG_FILE_PAPERS
 

@@ -1,4 +1,4 @@
-"""Saving papers: a personal list that also teaches recommendations."""
+"""Saving papers: into the default collection ("Saved"), which also teaches recommendations."""
 
 from __future__ import annotations
 
@@ -14,6 +14,11 @@ def _fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     cheap_password_hashing(monkeypatch)
 
 
+def saved_ids(core: PaperFeed, user) -> list[int]:
+    """The papers of the user's default collection."""
+    return core.store.collections.paper_ids(core.library.default(user).id)
+
+
 @pytest.fixture
 def saved_core(core: PaperFeed) -> PaperFeed:
     add_papers(core, paper("Sparse Attention at Scale", arxiv_id="2401.00001"))
@@ -27,11 +32,11 @@ def test_the_save_button_saves_and_unsaves_a_paper(saved_core):
 
     assert "☆ Save" in visitor.get("/papers/2401.00001").text
     assert visitor.post("/papers/2401.00001/save", {"saved": "1"}).status_code == 200
-    assert saved_core.store.subscriptions.saved_paper_ids(user.id) == [target.id]
+    assert saved_ids(saved_core, user) == [target.id]
     assert "★ Saved" in visitor.get("/papers/2401.00001").text
 
     visitor.post("/papers/2401.00001/save", {"saved": "0"})
-    assert saved_core.store.subscriptions.saved_paper_ids(user.id) == []
+    assert saved_ids(saved_core, user) == []
 
 
 def test_the_api_saves_papers_for_the_logged_in_user_only(saved_core):

@@ -127,7 +127,8 @@ def test_markup_in_a_new_user_name_is_refused_and_shown_back_escaped(core: Paper
 def test_the_json_api_hands_out_comment_html_only_after_sanitising(hostile_site: PaperFeed) -> None:
     thread = Visitor(hostile_site).get("/api/papers/2401.99999/comments").json()
     assert [c["author"] for c in thread] == [HOSTILE_NAME]  # data, not HTML: clients escape it
-    assert_inert('<script src="/static/htmx.min.js" defer>' + thread[0]["html"])
+    scripts = '<script src="/static/htmx.min.js" defer></script><script src="/static/math.js" defer></script>'
+    assert_inert(scripts + thread[0]["html"])
     assert "&lt;script&gt;" in thread[0]["html"]
 
 
@@ -278,12 +279,12 @@ def test_only_admins_moderate(site: PaperFeed) -> None:
 
 def test_repeated_bad_log_ins_are_answered_429_with_when_to_retry(site: PaperFeed) -> None:
     browser = Visitor(site)
-    for _ in range(5):
+    for _ in range(3):
         assert browser.log_in("alice", "wrong password").status_code == 401
     throttled = browser.log_in("alice", PASSWORD)  # even the right password waits now
     assert throttled.status_code == 429
-    assert "Too many failed log-ins for this account. Try again in 15 minutes." in throttled.text
-    assert 0 < int(throttled.headers["Retry-After"]) <= 15 * 60
+    assert "Too many failed log-ins for this account. Try again in " in throttled.text
+    assert 1 <= int(throttled.headers["Retry-After"]) <= 2  # the first delay, less the time gone by
 
 
 # --- suspension and hiding ----------------------------------------------------------------------------

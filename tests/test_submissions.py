@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import http.server
 import re
+import socket
+import threading
 
 import pytest
 
@@ -112,7 +115,7 @@ def test_unknown_papers_and_non_ids_get_a_clear_answer(core: PaperFeed) -> None:
 
 def test_an_unreachable_arxiv_is_reported_and_changes_nothing(core: PaperFeed) -> None:
     use_recorded_arxiv(core, status=503)
-    with pytest.raises(SourceUnavailable, match="the arXiv API is unavailable"):
+    with pytest.raises(SourceUnavailable, match=r"^arXiv cannot be reached right now, so arXiv:1706\.03762"):
         core.submit_paper(make_user(core, "alice"), "1706.03762")
     assert core.store.papers.count() == 0
 
@@ -171,6 +174,73 @@ def test_the_submit_page_explains_what_went_wrong(core: PaperFeed) -> None:
     assert Visitor(core).get("/submit", follow_redirects=False).headers["location"] == "/login?next=%2Fsubmit"
 
 
+class _Overloaded(http.server.BaseHTTPRequestHandler):
+    requests = 0
+
+    def do_GET(self) -> None:
+        type(self).requests += 1
+        self.send_response(503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_an_overloaded_arxiv_is_asked_twice_at_most_while_someone_waits(settings: Settings) -> None:
+    _Overloaded.requests = 0  # the class is shared by this test's runs on each backend
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Overloaded)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/api/query"
+    core = PaperFeed(settings.model_copy(update={"arxiv_api_url": url}))
+    try:
+        with pytest.raises(SourceUnavailable, match="Try again in a few minutes"):
+            core.submit_paper(make_user(core, "alice"), "1706.03762")
+        assert _Overloaded.requests == 2
+    finally:
+        core.close()
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_unreachable_arxiv_gets_one_plain_sentence_on_the_page(settings: Settings) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/api/query"
+    core = PaperFeed(settings.model_copy(update={"arxiv_api_url": url}))
+    try:
+        browser = Visitor(core).log_in_as(make_user(core, "alice"))
+        answer = browser.post("/submit", {"ref": "1706.03762"})
+        assert answer.status_code == 503
+        error = re.search(r'<p class="form-error"[^>]*>(.*?)</p>', answer.text, flags=re.DOTALL).group(1)
+        assert error.strip() == (
+            "arXiv cannot be reached right now, so arXiv:1706.03762 could not be fetched. Try again in a few minutes."
+        )
+        assert "Error" not in answer.text.replace("form-error", "")
+        assert 'value="1706.03762"' in answer.text  # what was typed stays
+    finally:
+        core.close()
+
+
+def test_after_submitting_the_paper_page_links_to_where_it_is_listed(core: PaperFeed) -> None:
+    add_papers(core, *[paper(f"Earlier paper {n}", listed_on=today()) for n in range(55)])
+    use_recorded_arxiv(core)
+    browser = Visitor(core).log_in_as(make_user(core, "alice"))
+    answer = browser.post("/submit", {"ref": "1706.03762"})
+    assert f'href="/day/{today().isoformat()}?page=2#paper-1706.03762"' in answer.text
+    daily = browser.get(f"/day/{today().isoformat()}?page=2").text
+    assert 'id="paper-1706.03762"' in daily
+
+
+def test_htmx_submissions_are_sent_to_the_paper_page(core: PaperFeed) -> None:
+    use_recorded_arxiv(core)
+    browser = Visitor(core).log_in_as(make_user(core, "alice"))
+    answer = browser.post("/submit", {"ref": "1706.03762"}, headers={"HX-Request": "true"})
+    assert answer.headers["HX-Redirect"] == "/papers/1706.03762?submitted=1"
+    wrong = browser.post("/submit", {"ref": "hello"}, headers={"HX-Request": "true"})
+    assert wrong.status_code == 200 and "not an arXiv id" in wrong.text  # swapped in by htmx
+
+
 def test_the_api_submits_papers(core: PaperFeed) -> None:
     use_recorded_arxiv(core)
     browser = Visitor(core).log_in_as(make_user(core, "alice"))
@@ -186,5 +256,5 @@ def test_the_api_submits_papers(core: PaperFeed) -> None:
     assert again.status_code == 200 and again.json()["submitted_by"] == "alice"
     unavailable = use_recorded_arxiv(core, status=503)
     down = browser.api("POST", "/api/submissions", {"arxiv": "hep-th/9711200"})
-    assert down.status_code == 503 and "unavailable" in down.json()["error"]["message"]
+    assert down.status_code == 503 and "cannot be reached" in down.json()["error"]["message"]
     assert len(unavailable.requests) == 1

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from community_helpers import Visitor, cheap_password_hashing, make_user
-from helpers import add_papers, paper
+from helpers import add_papers, all_at_once, paper
 from paperfeed.cli import app as cli_app
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
@@ -190,11 +190,40 @@ def test_an_hour_out_of_range_is_refused(visitor: Visitor) -> None:
     assert "hour" in answer.json()["error"]["message"]
 
 
-def test_confirmation_mails_to_one_address_are_limited(visitor: Visitor, mailbox: Mailbox) -> None:
-    answers = [visitor.api("POST", "/api/subscriptions", API_SUBSCRIPTION).status_code for _ in range(4)]
+def test_an_address_gets_no_second_confirmation_mail_within_the_cool_down(
+    visitor: Visitor, mailbox: Mailbox
+) -> None:
+    answers = [visitor.api("POST", "/api/subscriptions", API_SUBSCRIPTION) for _ in range(3)]
 
-    assert answers == [202, 202, 202, 429]
-    assert len(mailbox.messages) == 3
+    assert [a.status_code for a in answers] == [202, 429, 429]
+    assert answers[1].json()["error"]["message"] == (
+        "Too many confirmation mails to this address. Try again in 15 minutes."
+    )
+    assert len(mailbox.messages) == 1
+
+
+def test_one_anonymous_client_cannot_have_mail_sent_to_many_addresses(
+    visitor: Visitor, mailbox: Mailbox
+) -> None:
+    answers = [
+        visitor.api("POST", "/api/subscriptions", {**API_SUBSCRIPTION, "email": f"reader{n}@example.org"})
+        for n in range(8)
+    ]
+    assert [a.status_code for a in answers] == [202] * 5 + [429] * 3
+    assert "Too many subscriptions from your address" in answers[5].json()["error"]["message"]
+    assert len(mailbox.messages) == 5
+
+
+def test_concurrent_subscriptions_send_exactly_the_allowed_mails(core: PaperFeed, mailbox: Mailbox) -> None:
+    from paperfeed.digest.subscribe import CONFIRMATIONS_PER_CLIENT, subscribe
+
+    def one(n: int) -> None:
+        subscribe(core, SubscriptionSpec(email=f"reader{n % 12}@example.org"), client="192.0.2.66")
+
+    outcomes = all_at_once(24, one)
+    assert outcomes == {"ok": CONFIRMATIONS_PER_CLIENT.limit, "throttled": 19}
+    recipients = [m["To"] for m in mailbox.messages]
+    assert len(recipients) == len(set(recipients)) == CONFIRMATIONS_PER_CLIENT.limit
 
 
 def test_without_a_mail_server_subscribing_says_so(core: PaperFeed) -> None:

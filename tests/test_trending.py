@@ -148,7 +148,8 @@ def test_the_trending_pages_show_the_rankings_with_their_reasons(feed: PaperFeed
     today = browser.get("/trending?period=day").text
     assert "Fresh Favourite" in today and "2 upvotes today" in today
     assert "2 upvotes this week" in browser.get("/trending?period=week").text
-    assert browser.get("/trending?period=nonsense").status_code == 200  # falls back to today
+    nonsense = browser.get("/trending?period=nonsense")
+    assert nonsense.status_code == 400 and "use one of: day, week, month" in nonsense.text
     top = browser.get("/top/2026-03-09").text
     assert top.index("Fresh Favourite") < top.index("Old Favourite") and "2 upvotes" in top
     assert browser.get("/top/2026-13-40").status_code == 404

@@ -171,7 +171,7 @@ def test_search_can_sort_by_newest(web):
         ({"page": "0"}, "Pages start at 1"),
         ({"page": "-3"}, "Pages start at 1"),
         ({"page": "abc"}, "is not a page number"),
-        ({"page": "99999"}, "Results go up to page 500"),
+        ({"page": "99999"}, "of results; showing page"),
         ({"has_code": "maybe"}, "Ignored has_code"),
         ({"sort": "best"}, "Ignored sort"),
         ({"from": "2024-05-01", "to": "2024-01-01"}, "The from date is after the to date"),

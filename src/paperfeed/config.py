@@ -20,7 +20,15 @@ class Settings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: str | None = None  # signs sessions and links; generated into data_dir when unset
-    base_url: str = "http://127.0.0.1:8000"
+    # The public address links in mails and feeds point to. Unset, it is derived: from each
+    # request (its Host, or X-Forwarded-Host/-Proto from a trusted proxy) in the web server, and
+    # from `host` and `port` elsewhere (digests run from cron should set it).
+    base_url: str | None = None
+    proxy_headers: bool = True  # trust X-Forwarded-Proto/-For/-Host from forwarded_allow_ips
+    # Comma-separated addresses or networks, or "*"; uvicorn's FORWARDED_ALLOW_IPS still counts.
+    forwarded_allow_ips: str = Field(
+        default_factory=lambda: os.environ.get("FORWARDED_ALLOW_IPS") or "127.0.0.1"
+    )
     arxiv_api_url: str = "https://export.arxiv.org/api/query"  # where submitted papers are fetched
     # Followed sources (`paperfeed sync`): where they are fetched from and how often.
     oai_url: str = "https://oaipmh.arxiv.org/oai"
@@ -58,6 +66,18 @@ class Settings(BaseModel):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'paperfeed.db'}"
+
+    @property
+    def public_url(self) -> str:
+        """The configured `base_url`, else the address `paperfeed serve` listens on."""
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        host = self.host
+        if host in ("", "0.0.0.0", "::"):  # listening everywhere: loopback reaches it from here
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     @property
     def model_dir(self) -> Path:

@@ -13,6 +13,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
+
 from paperfeed.community.accounts import Accounts, require_admin
 from paperfeed.community.comments import Comments
 from paperfeed.community.submissions import Submissions
@@ -24,12 +26,16 @@ from paperfeed.ingest.arxiv_api import ArxivClient
 from paperfeed.ingest.base import Source
 from paperfeed.ingest.pipeline import run_import
 from paperfeed.insight import Insight
+from paperfeed.library.collections import Collections
+from paperfeed.library.notes import Notes
 from paperfeed.models import (
+    Collection,
     Comment,
     DayPage,
     FollowedSource,
     ImportReport,
     Moderation,
+    Note,
     Paper,
     RankedPaper,
     ResultPage,
@@ -45,7 +51,8 @@ from paperfeed.search.embeddings import Embedder, load_embedder, paper_text
 from paperfeed.search.highlight import mark, match_pattern, snippet
 from paperfeed.search.keyword import KeywordIndex
 from paperfeed.search.query import parse_user_query
-from paperfeed.search.rankers import KeywordRanker, Query, Ranker, embedding_of, rankers
+from paperfeed.search.rankers import KeywordRanker, Query, Ranker, RelatedRanker, embedding_of, rankers
+from paperfeed.search.similar import SimilarRanker
 from paperfeed.search.spelling import Speller
 from paperfeed.search.vectors import VectorIndex
 from paperfeed.store import Store
@@ -55,22 +62,29 @@ from paperfeed.text import title_key
 MAX_PER_PAGE = 100
 DAY_PAGE_SIZE = 50
 MAX_PAGE = 500  # deep pagination is never useful and costs the index dearly
-RELATED_DUPLICATE_SIMILARITY = 0.985  # nearer than this is the same paper under another record
 
 Progress = Callable[[int], None]
 
 if TYPE_CHECKING:
     from paperfeed.ingest.follow import Clients
     from paperfeed.ingest.sync import SyncReport
+    from paperfeed.library.importer import LibraryImportReport
 
 
 class PaperFeed:
-    def __init__(self, settings: Settings | None = None, *, store: Store | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, *, store: Store | None = None, read_only: bool = False
+    ) -> None:
+        """`read_only`: this core only reads (search, stats), so its store is not written if it
+        need not be, e.g. not migrated when already current."""
         self.settings = settings or Settings.from_env()
-        self.store = store or Store.open(self.settings.db_url)
+        self.store = store or Store.open(self.settings.db_url, read_only=read_only)
         self.keyword = KeywordIndex(self.settings.index_dir / "keyword")
         self.vectors = VectorIndex(self.settings.index_dir / "vectors")
         self.speller = Speller(self.keyword.vocabulary, self.keyword.knows)
+        # Told when an account is under attack; the web app mails the owner (digest.alerts), a
+        # layer above this one.
+        self.on_login_attack: Callable[[User], None] | None = None
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -207,6 +221,11 @@ class PaperFeed:
             per_page=per_page,
         )
 
+    def day_page_of(self, paper: Paper, *, per_page: int = DAY_PAGE_SIZE) -> int | None:
+        """The page of its day's list that shows the paper (None: it is not listed)."""
+        position = self.store.papers.position_on_day(paper.id, paper.listed_on)
+        return None if position is None else (position - 1) // per_page + 1
+
     def stats(self) -> Stats:
         summary = self.store.papers.summary()
         try:
@@ -226,6 +245,12 @@ class PaperFeed:
     def rankers(self) -> dict[str, Ranker]:
         """Every search mode's ranker, by name (see paperfeed.search.rankers)."""
         return rankers(self.keyword, self.vectors)
+
+    @cached_property
+    def related_ranker(self) -> RelatedRanker:
+        keyword = self.rankers["keyword"]
+        assert isinstance(keyword, KeywordRanker)
+        return RelatedRanker(keyword, self.vectors)
 
     def search(self, request: SearchRequest) -> ResultPage:
         """One page of papers for a query, in any mode (keyword, semantic, hybrid), with the same
@@ -281,7 +306,7 @@ class PaperFeed:
         return newest[request.offset : request.offset + request.per_page], len(newest)
 
     def related(self, paper: Paper, limit: int = 10) -> ResultPage:
-        """The papers nearest in meaning to `paper`: never the paper itself, nor its duplicates
+        """The papers most like `paper` (see RelatedRanker): never the paper itself, nor its duplicates
         (the same normalised title, or a near-identical embedding)."""
         if not 1 <= limit <= MAX_PER_PAGE:
             raise InvalidInput(f"limit must be between 1 and {MAX_PER_PAGE}")
@@ -291,12 +316,7 @@ class PaperFeed:
             vector = self.embedder.embed([paper_text(paper.title, paper.abstract)])[0]
         own_title = title_key(paper.title)
         items: list[RankedPaper] = []
-        ids, scores = self.vectors.search(vector, limit * 2 + 10)
-        candidates = [
-            (paper_id, score)
-            for paper_id, score in zip(ids, scores, strict=True)
-            if paper_id != paper.id and score < RELATED_DUPLICATE_SIMILARITY
-        ]
+        candidates = self.related_ranker.rank_like(paper.id, paper.title, vector)[: limit * 2 + 10]
         for other, score in self._papers(candidates):
             if title_key(other.title) != own_title and len(items) < limit:
                 items.append(RankedPaper(paper=other, score=score))
@@ -309,6 +329,68 @@ class PaperFeed:
             took_ms=(time.perf_counter() - started) * 1000,
         )
 
+    @cached_property
+    def similar_ranker(self) -> SimilarRanker:
+        return SimilarRanker(self.rankers["semantic"], self.vectors)  # type: ignore[arg-type]
+
+    def similar(
+        self,
+        *,
+        text: str | None = None,
+        paper: Paper | None = None,
+        collection: Collection | None = None,
+        filters: SearchFilters | None = None,
+        page: int = 1,
+        per_page: int = 20,
+    ) -> ResultPage:
+        """The papers nearest in meaning to a text, a paper or a collection (exactly one of
+        them), never the examples themselves; see paperfeed.search.similar."""
+        from paperfeed.search.similar import MAX_TEXT, Example
+
+        _check_paging(page, per_page)
+        if sum(x is not None for x in (text, paper, collection)) != 1:
+            raise InvalidInput("find papers similar to one thing: a text, a paper or a collection")
+        started = time.perf_counter()
+        ranker = self.similar_ranker
+        members: list[int] = []
+        if text is not None:
+            text = " ".join(text.split())
+            if not text:
+                raise InvalidInput("give a text to find similar papers to")
+            if len(text) > MAX_TEXT:
+                raise InvalidInput(f"texts have at most {MAX_TEXT:,} characters")
+            example: Example | None = Example(self.embedder.embed([text])[0])
+            kind = "text"
+        elif paper is not None:
+            vector = self.vectors.vector_of(paper.id)
+            if vector is None:
+                vector = self.embedder.embed([paper_text(paper.title, paper.abstract)])[0]
+            example, kind = Example(vector, frozenset([paper.id])), "paper"
+        else:
+            assert collection is not None
+            members = self.library.paper_ids(collection)
+            example, kind = ranker.of_papers(members), "collection"
+        if example is None:  # an empty collection, or none of its papers embedded yet
+            ranked, total = [], 0
+        else:
+            ranking = ranker.rank(example, filters or SearchFilters(), limit=per_page, offset=(page - 1) * per_page)
+            ranked, total = ranking.scored, ranking.total
+        items = [RankedPaper(paper=p, score=score) for p, score in self._papers(ranked)]
+        if members:
+            titles = {p.id: p.title for p in self.store.papers.get_many(members)}
+            for item in items:
+                like = ranker.closest_example(item.paper.id, list(titles))
+                if like is not None:
+                    item.reason = f"like “{titles[like]}”"
+        return ResultPage(
+            items=items,
+            total=total,
+            page=page,
+            per_page=per_page,
+            ranking=f"similar:{kind}",
+            took_ms=(time.perf_counter() - started) * 1000,
+        )
+
     def _papers(self, ranked: list[tuple[int, float]]) -> list[tuple[Paper, float]]:
         """Visible papers for ranked ids, in rank order."""
         papers = {p.id: p for p in self.store.papers.get_many([paper_id for paper_id, _ in ranked])}
@@ -318,25 +400,113 @@ class PaperFeed:
     def highlight_title(title: str, query: str) -> str:
         return mark(title, match_pattern(parse_user_query(query).words))
 
-    # --- recommendations ------------------------------------------------------------------------
+    # --- the research library: collections and notes -------------------------------------------
+    # The rules live in paperfeed.library; these are the calls the interfaces make.
 
-    def recommended(
-        self, user_id: int, *, page: int = 1, per_page: int = 20, since: dt.date | None = None
-    ) -> ResultPage:
-        """Recent papers ranked for a user by a model of their upvoted and saved papers, each
-        with the liked paper it resembles ("because you liked ...")."""
-        from paperfeed.digest.recommend import Recommender
+    @cached_property
+    def library(self) -> Collections:
+        return Collections(self.store)
 
-        if not 1 <= per_page <= MAX_PER_PAGE:
-            raise InvalidInput(f"per_page must be between 1 and {MAX_PER_PAGE}")
-        return Recommender(self).recommend(user_id, since=since, page=page, per_page=per_page)
+    @cached_property
+    def notes(self) -> Notes:
+        return Notes(self.store)
+
+    def collections(self, user: User) -> list[Collection]:
+        return self.library.of(user)
+
+    def create_collection(
+        self, user: User, name: str, description: str = "", visibility: str = "private"
+    ) -> Collection:
+        return self.library.create(user, name, description, visibility)
+
+    def collection(self, collection_id: int, viewer: User | None) -> Collection:
+        """A collection by number, if `viewer` may read it that way (404 otherwise)."""
+        return self.library.readable(collection_id, viewer)
+
+    def shared_collection(self, token: str) -> Collection:
+        return self.library.shared(token)
+
+    def update_collection(self, user: User, collection_id: int, **changes: str | None) -> Collection:
+        return self.library.update(user, collection_id, **changes)
+
+    def delete_collection(self, user: User, collection_id: int) -> Collection:
+        return self.library.delete(user, collection_id)
+
+    def add_to_collection(self, user: User, collection_id: int, ref: str) -> bool:
+        return self.library.add(user, collection_id, self.paper(ref))
+
+    def remove_from_collection(self, user: User, collection_id: int, ref: str) -> bool:
+        return self.library.remove(user, collection_id, self.paper(ref))
+
+    def memberships(self, user: User | None, paper_ids: Sequence[int]) -> dict[int, set[int]]:
+        """For each paper, which of `user`'s collections hold it."""
+        return self.library.memberships(user, list(paper_ids))
+
+    def collection_papers(self, collection: Collection, *, page: int = 1, per_page: int = 20) -> ResultPage:
+        """A page of the collection's papers, the last added first."""
+        _check_paging(page, per_page)
+        started = time.perf_counter()
+        ids = self.library.paper_ids(collection)
+        shown = ids[(page - 1) * per_page : page * per_page]
+        items = [RankedPaper(paper=paper, score=0.0) for paper, _ in self._papers([(i, 0.0) for i in shown])]
+        return ResultPage(
+            items=items,
+            total=len(ids),
+            page=page,
+            per_page=per_page,
+            ranking=f"collection:{collection.id}",
+            took_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def collection_paper_list(self, collection: Collection) -> list[Paper]:
+        """Every visible paper of the collection (for exports), the last added first."""
+        return [paper for paper, _ in self._papers([(i, 0.0) for i in self.library.paper_ids(collection)])]
+
+    def import_library(
+        self,
+        user: User,
+        collection_id: int,
+        data: bytes,
+        fmt: str | None = None,
+        *,
+        filename: str = "",
+        progress: Callable[[int, int], None] | None = None,
+    ) -> LibraryImportReport:
+        """Import a BibTeX, RIS or CSL-JSON library into one of the user's collections; see
+        paperfeed.library.importer."""
+        from paperfeed.library.importer import import_library
+
+        collection = self.library.own(collection_id, user)
+        return import_library(self, user, collection, data, fmt, filename=filename, progress=progress)
+
+    def note(self, user: User | None, paper: Paper) -> Note | None:
+        return self.notes.of(user, paper)
+
+    def notes_for(self, user: User | None, paper_ids: Sequence[int]) -> dict[int, Note]:
+        return self.notes.of_papers(user, paper_ids)
+
+    def write_note(self, user: User, ref: str, body: str) -> Note | None:
+        """The user's private note on a paper (an empty body deletes it)."""
+        return self.notes.write(user, self.paper(ref), body)
+
+    def library_search(self, user: User, query: str, *, page: int = 1, per_page: int = 20) -> ResultPage:
+        """The papers of the user's own library (any collection, or noted) whose title, authors,
+        abstract or note hold every word of the query; title matches first, then note matches."""
+        from paperfeed.library.search import search_library
+
+        _check_paging(page, per_page)
+        return search_library(self, user, query, page=page, per_page=per_page)
 
     # --- community: accounts, submissions, votes, comments, trending ----------------------------
     # The rules live in paperfeed.community; these are the calls the interfaces make.
 
     @cached_property
     def accounts(self) -> Accounts:
-        return Accounts(self.store)
+        return Accounts(self.store, on_attack=self._login_alert)
+
+    def _login_alert(self, user: User) -> None:
+        if self.on_login_attack is not None:
+            self.on_login_attack(user)
 
     @cached_property
     def discussion(self) -> Comments:
@@ -350,8 +520,10 @@ class PaperFeed:
 
     @cached_property
     def arxiv_client(self) -> ArxivClient:
-        """One client per core, so arXiv's pause between requests holds across submissions."""
-        return ArxivClient(base_url=self.settings.arxiv_api_url)
+        """One client per core, so arXiv's pause between requests holds across submissions. Someone
+        waits for its answer: it gives up after one quick retry rather than backing off for long."""
+        http = httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0), follow_redirects=True)
+        return ArxivClient(http, base_url=self.settings.arxiv_api_url, attempts=2, backoff=1.0)
 
     def sign_up(self, name: str, password: str, *, address: str) -> tuple[User, str]:
         """A new account and its first session token."""
@@ -390,16 +562,28 @@ class PaperFeed:
         return self.store.community.toggle_vote(user.id, self.paper(ref).id, utcnow())
 
     def set_saved(self, user: User, ref: str, saved: bool) -> bool:
-        """Save a paper to the user's list (or take it off); saved papers teach recommendations."""
+        """Save a paper into the user's default collection ("Saved"), or take it out; saved
+        papers teach recommendations."""
         paper = self.paper(ref)
+        default = self.library.default(user)
         if saved:
-            self.store.subscriptions.save_paper(user.id, paper.id, utcnow())
+            self.library.add(user, default.id, paper)
         else:
-            self.store.subscriptions.unsave_paper(user.id, paper.id)
+            self.library.remove(user, default.id, paper)
         return saved
 
+    def saved_papers(self, user: User, *, limit: int = 200) -> list[Paper]:
+        """The papers of the user's default collection ("Saved"), most recently saved first
+        (hidden ones left out)."""
+        ids = self.store.collections.paper_ids(self.library.default(user).id, limit=limit)
+        by_id = {paper.id: paper for paper in self.store.papers.get_many(ids)}
+        return [by_id[paper_id] for paper_id in ids if paper_id in by_id]
+
     def is_saved(self, user: User | None, paper: Paper) -> bool:
-        return user is not None and paper.id in self.store.subscriptions.saved_paper_ids(user.id)
+        """Whether the paper is in the user's default collection."""
+        if user is None:
+            return False
+        return self.library.default(user).id in self.library.memberships(user, [paper.id])[paper.id]
 
     def vote_states(self, paper_ids: Sequence[int], user: User | None) -> dict[int, VoteState]:
         """Every paper's upvote count and whether `user` upvoted it, in one query."""

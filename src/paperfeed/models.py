@@ -359,3 +359,40 @@ class FollowedSource:
         if self.kind == "arxiv-query":
             return f"arXiv query {self.target}"
         return "Hugging Face Daily Papers"
+
+
+# --- the research library: collections and notes ---------------------------------------------------
+
+Visibility = Literal["private", "unlisted", "public"]
+VISIBILITIES: tuple[Visibility, ...] = ("private", "unlisted", "public")
+
+
+@dataclass(slots=True)
+class Collection:
+    """A user's named list of papers. Private: the owner only; unlisted: anyone with its secret
+    link; public: anyone. The default collection ("Saved") is what the Save button fills."""
+
+    id: int
+    user_id: int
+    owner: str  # the owner's user name
+    name: str
+    description: str
+    visibility: Visibility
+    is_default: bool
+    share_token: str  # the secret of an unlisted collection's link
+    feed_token: str  # the secret of its feed's URL
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    size: int = 0  # papers in it
+
+
+@dataclass(slots=True)
+class Note:
+    """A user's private Markdown note on a paper."""
+
+    user_id: int
+    paper_id: int
+    body: str  # Markdown as written
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    html: str = ""  # the body rendered and sanitised

@@ -12,6 +12,7 @@ import re
 import unicodedata
 
 from paperfeed.models import Link, PaperRecord
+from paperfeed.tex import decode_accents
 
 MAX_TITLE_CHARS = 1_000
 MAX_ABSTRACT_CHARS = 20_000
@@ -122,8 +123,8 @@ def split_authors(value: str) -> list[str]:
 
 def finish_record(record: PaperRecord) -> PaperRecord:
     """Validate and complete a record from any source; raises InvalidRecord with the reason."""
-    record.title = clean_text(record.title)
-    record.abstract = clean_text(record.abstract)
+    record.title = decode_accents(clean_text(record.title))
+    record.abstract = decode_accents(clean_text(record.abstract))
     if not record.title:
         raise InvalidRecord("missing title")
     if len(record.title) > MAX_TITLE_CHARS:
@@ -132,7 +133,7 @@ def finish_record(record: PaperRecord) -> PaperRecord:
         raise InvalidRecord(
             f"abstract too long ({len(record.abstract)} characters, at most {MAX_ABSTRACT_CHARS})"
         )
-    authors = [clean_text(a) for a in record.authors]
+    authors = [decode_accents(clean_text(a)) for a in record.authors]
     record.authors = [a for a in authors if a]
     if len(record.authors) > MAX_AUTHORS:
         raise InvalidRecord(f"too many authors ({len(record.authors)}, at most {MAX_AUTHORS})")

@@ -42,7 +42,7 @@ def create_user(
 ) -> None:
     """Create an account; the password is asked for (twice) unless given on standard input."""
     password = _read_password(password_stdin)
-    user = open_core(database_url).create_user(name, password, admin=admin)
+    user = open_core(database_url, create=True).create_user(name, password, admin=admin)
     console.print(
         f"created {'administrator' if user.is_admin else 'user'} [bold]{user.name}[/]", highlight=False
     )

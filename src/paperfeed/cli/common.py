@@ -2,26 +2,65 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.engine import make_url
 
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
+from paperfeed.errors import InvalidInput
 
 console = Console()
 console_err = Console(stderr=True)
 
 
-def open_core(database_url: str | None = None) -> PaperFeed:
-    return PaperFeed(Settings.from_env(database_url=database_url))
+def open_core(
+    database_url: str | None = None, *, create: bool = False, read_only: bool = False
+) -> PaperFeed:
+    """The core over the configured database; `read_only` for commands that never write. A
+    SQLite file named by --database-url or PAPERFEED_DATABASE_URL must exist unless the command
+    `create`s one: a mistyped path must not quietly become a new, empty instance. (The default
+    file in the data directory is made on first use.)"""
+    settings = Settings.from_env(database_url=database_url)
+    if not create and settings.database_url:
+        missing = missing_sqlite_file(settings.database_url)
+        if missing is not None:
+            raise InvalidInput(
+                f"there is no database at {missing}; check --database-url or PAPERFEED_DATABASE_URL "
+                "(paperfeed import creates a new one)"
+            )
+    return PaperFeed(settings, read_only=read_only)
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file a sqlite:/// URL names when it does not exist, else None."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # not a URL at all: the store explains that when it opens it
+        return None
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
+
+
+PROGRESS_EVERY = 5.0  # seconds between progress lines when the output is not a terminal
 
 
 @contextmanager
 def progress_bar(description: str, total: int | None = None) -> Iterator:
-    """A rich progress bar; yields a callback advancing it by n."""
+    """A rich progress bar; yields a callback advancing it by n. When stderr is not a terminal
+    (a log file, a pipe, cron), a plain line every few seconds and one at the end instead."""
+    if not console_err.is_terminal:
+        with progress_lines(description, total) as advance:
+            yield advance
+        return
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -41,3 +80,26 @@ def progress_bar(description: str, total: int | None = None) -> Iterator:
                 bar.update(task, rate=f"{bar.tasks[task].completed / elapsed:,.0f}/s")
 
         yield advance
+
+
+@contextmanager
+def progress_lines(description: str, total: int | None = None) -> Iterator:
+    started = last = time.monotonic()
+    done = 0
+
+    def line(final: bool) -> str:
+        elapsed = time.monotonic() - started
+        of = f" of {total:,}" if total else ""
+        rate = f", {done / elapsed:,.0f}/s" if elapsed > 0.5 and done else ""
+        return f"{description}: {done:,}{of}{' done' if final else ''} ({elapsed:,.1f} s{rate})"
+
+    def advance(n: int) -> None:
+        nonlocal done, last
+        done += n
+        now = time.monotonic()
+        if now - last >= PROGRESS_EVERY:
+            last = now
+            print(line(False), file=sys.stderr, flush=True)
+
+    yield advance
+    print(line(True), file=sys.stderr, flush=True)

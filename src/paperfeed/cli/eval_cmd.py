@@ -17,11 +17,12 @@ from paperfeed.search.evaluation import (
     MODES,
     Scores,
     evaluate,
+    floor_recall,
     load_queries,
     of_split,
     related_precision,
-    similarity_floor,
     tune_fusion,
+    tune_rank_fusion,
 )
 
 DEFAULT_QUERIES = Path("eval") / "queries.jsonl"
@@ -106,10 +107,16 @@ def _print_tuning(core, queries, path: str) -> None:
         )
     console.print(table)
     console.print("per kind: MRR@10 / nDCG@10")
-    floor = similarity_floor(core, queries, path=path)
+    best = tune_rank_fusion(core, queries, path=path)[0]
     console.print(
-        f"similarity floor: the least similar relevant paper in any tuning query's first 100 "
-        f"semantic results has cosine {floor:.3f}"
+        f"baseline, the best reciprocal rank fusion (k={best.k:g}, semantic weight {best.semantic_weight:g}): "
+        f"MRR@10 {best.scores.mrr_10:.3f}, nDCG@10 {best.scores.ndcg_10:.3f}; "
+        + ", ".join(f"{k} {s.mrr_10:.3f}/{s.ndcg_10:.3f}" for k, s in best.kinds.items())
+    )
+    kept = floor_recall(core, queries, path=path)
+    console.print(
+        "similarity floor: share of the relevant papers in the tuning queries' first 100 semantic "
+        "results that each floor keeps: " + ", ".join(f"{floor:g}: {share:.3f}" for floor, share in kept.items())
     )
 
 

@@ -40,7 +40,7 @@ def import_instance_command(
 ) -> None:
     """Restore a backup made by `paperfeed export` into a new, empty instance. All of it is
     restored, or nothing; the search indexes are rebuilt afterwards."""
-    core = open_core(database_url)
+    core = open_core(database_url, create=True)
     with progress_bar("restoring") as advance:
         counts = backup.import_instance(core.store, path, progress=advance)
     with progress_bar("indexing") as advance:

@@ -57,7 +57,7 @@ def harvest_arxiv(
     """Fetch papers by id, or the results of a search, from the arXiv API."""
     with ArxivClient() as client:
         source = ArxivAPISource(client, ids=ids, query=query, max_results=max_results, sort_by=sort_by.value)
-        core = open_core(database_url)
+        core = open_core(database_url, create=True)
         with progress_bar("fetching from the arXiv API") as advance:
             reports = core.import_sources([source], progress=advance)
     print_reports(reports)
@@ -93,7 +93,7 @@ def harvest_oai(
         set_=set_,
     ) as harvester:
         source = OAIPMHHarvestSource(harvester)
-        core = open_core(database_url)
+        core = open_core(database_url, create=True)
         with progress_bar("harvesting over OAI-PMH") as advance:
             reports = core.import_sources([source], progress=advance)
     print_reports(reports)

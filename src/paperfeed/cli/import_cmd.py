@@ -16,31 +16,40 @@ from paperfeed.models import ImportReport
 SHOWN_REJECTIONS = 20
 
 
+def shown_source(location: str) -> str:
+    """A file's name rather than its whole path (the table must fit in 80 columns)."""
+    path = Path(location)
+    return path.name if path.is_absolute() or len(path.parts) > 1 else location
+
+
 def print_reports(reports: list[ImportReport]) -> None:
-    table = Table(title="Import report", title_justify="left")
-    for column in ("source", "format", "added", "updated", "unchanged", "rejected", "seconds"):
+    seconds = sum(r.seconds for r in reports)
+    table = Table(title=f"Import report ({seconds:,.1f} s)", title_justify="left")
+    for column in ("source", "format", "added", "updated", "unchanged", "rejected"):
         table.add_column(
             column, justify="left" if column in {"source", "format"} else "right", overflow="fold"
         )
     for r in reports:
         resumed = f" (resumed after record {r.resumed_from})" if r.resumed_from else ""
         table.add_row(
-            r.source + resumed,
+            shown_source(r.source) + resumed,
             r.fmt,
             f"{r.added:,}",
             f"{r.updated:,}",
             f"{r.unchanged:,}",
             f"{r.rejected:,}",
-            f"{r.seconds:.2f}",
         )
     console.print(table)
     for r in reports:
         for rejection in r.rejections[:SHOWN_REJECTIONS]:
             console.print(
-                f"[yellow]rejected[/] {r.source}:{rejection.record_no}: {rejection.reason}", highlight=False
+                f"[yellow]rejected[/] {shown_source(r.source)}:{rejection.record_no}: {rejection.reason}",
+                highlight=False,
             )
         if r.rejected > SHOWN_REJECTIONS:
-            console.print(f"[yellow]… and {r.rejected - SHOWN_REJECTIONS:,} more rejections in {r.source}[/]")
+            console.print(
+                f"[yellow]… and {r.rejected - SHOWN_REJECTIONS:,} more rejections in {shown_source(r.source)}[/]"
+            )
 
 
 def import_command(
@@ -63,7 +72,7 @@ def import_command(
     duplicated, and an interrupted import resumes."""
     if (path is None) == (not demo):
         raise InvalidInput("give a PATH to import, or --demo for the bundled demo data (not both)")
-    core = open_core(database_url)
+    core = open_core(database_url, create=True)
     sources = open_sources(DEMO_DATA if demo else path, fmt)
     with progress_bar("importing") as advance:
         reports = core.import_sources(sources, progress=advance, sync=False)

@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
+from paperfeed import tex
 from paperfeed.cli.common import console, open_core
 from paperfeed.models import SearchFilters, SearchRequest
 
@@ -34,7 +36,7 @@ def search_command(
     database_url: Annotated[str | None, typer.Option(help="Database URL.")] = None,
 ) -> None:
     """Search papers by keyword, with filters."""
-    core = open_core(database_url)
+    core = open_core(database_url, read_only=True)
     request = SearchRequest(
         query=query,
         filters=SearchFilters(
@@ -54,23 +56,22 @@ def search_command(
         title=f"{result.total:,} papers · page {result.page}/{result.pages} · {result.took_ms:.1f} ms",
         title_justify="left",
     )
+    # Fits 80 columns: the title is cut with an ellipsis; its authors and address go beneath it.
     table.add_column("#", justify="right")
-    table.add_column("id")
-    table.add_column("title", ratio=3)
-    table.add_column("authors", ratio=1)
-    table.add_column("date")
+    table.add_column("paper", ratio=1, no_wrap=True, overflow="ellipsis")
+    table.add_column("date", no_wrap=True)
     table.add_column("score", justify="right")
     for rank, item in enumerate(result.items, start=request.offset + 1):
         paper = item.paper
         authors = ", ".join(paper.authors[:3]) + (" et al." if len(paper.authors) > 3 else "")
-        table.add_row(
-            str(rank),
-            paper.paper_id,
-            paper.title,
-            authors,
-            str(paper.published or paper.listed_on),
-            f"{item.score:.2f}",
+        address = next(
+            (link.url for link in paper.links if link.kind == "abs"),
+            f"{core.settings.public_url}/papers/{paper.url_id}",
         )
+        cell = Text(tex.plain(paper.title), style="bold")
+        cell.append(f"\n{authors}" if authors else "", style="dim")
+        cell.append(f"\n{address}", style="cyan")
+        table.add_row(str(rank), cell, str(paper.published or paper.listed_on), f"{item.score:.2f}")
     console.print(table)
     if result.suggestion:
         console.print(f"Did you mean: {result.suggestion}", markup=False, highlight=False)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from typing import TYPE_CHECKING, Annotated
+from urllib.parse import urlsplit
 
 import typer
 
-from paperfeed.cli.common import console, open_core
+from paperfeed.cli.common import console, console_err, open_core
 
 if TYPE_CHECKING:
     from paperfeed.core import PaperFeed
@@ -31,6 +32,16 @@ def serve_command(
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Worker processes answering requests (more use more cores).")
     ] = 1,
+    proxy_headers: Annotated[
+        bool | None,
+        typer.Option(help="Believe X-Forwarded-Proto/-For/-Host from --forwarded-allow-ips (default: on)."),
+    ] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help='Proxy addresses whose X-Forwarded-* headers count (default: 127.0.0.1; "*": any).'
+        ),
+    ] = None,
 ) -> None:
     """Serve the web UI and the JSON API (OpenAPI docs at /api/docs).
 
@@ -41,10 +52,17 @@ def serve_command(
     from paperfeed.web.app import create_app
 
     core = open_core(database_url)
-    host = host or core.settings.host
-    port = port or core.settings.port
+    settings = core.settings
+    # Links in mails and feeds are derived from where this server listens unless base_url is set.
+    settings.host = host = host or settings.host
+    settings.port = port = port or settings.port
+    if proxy_headers is not None:
+        settings.proxy_headers = proxy_headers
+    settings.forwarded_allow_ips = forwarded_allow_ips or settings.forwarded_allow_ips
     core.ensure_indexes()
-    console.print(f"paperfeed on [bold]http://{host}:{port}/[/] ({core.store.safe_url})")
+    console.print(f"paperfeed on [bold]http://{_shown_host(host)}:{port}/[/] ({core.store.safe_url})")
+    if warning := base_url_mismatch(settings.base_url, host, port):
+        console_err.print(f"[yellow]warning:[/] {warning}", highlight=False)
     scheduler = None
     if with_scheduler or core.settings.digest_scheduler:
         from paperfeed.digest.scheduler import DigestScheduler
@@ -58,8 +76,9 @@ def serve_command(
     try:
         if workers == 1:
             # workers=1 spelled out: uvicorn would otherwise take $WEB_CONCURRENCY.
+            # Proxy headers are the application's job (it reads X-Forwarded-Host too).
             uvicorn.run(
-                create_app(core), host=host, port=port, log_level="info", proxy_headers=True, workers=1
+                create_app(core), host=host, port=port, log_level="info", proxy_headers=False, workers=1
             )
         else:
             run_workers(core, host=host, port=port, workers=workers)
@@ -77,6 +96,10 @@ def run_workers(core: PaperFeed, *, host: str, port: int, workers: int) -> None:
     import uvicorn
 
     os.environ["PAPERFEED_DATA_DIR"] = str(core.settings.data_dir)
+    os.environ["PAPERFEED_HOST"] = host
+    os.environ["PAPERFEED_PORT"] = str(port)
+    os.environ["PAPERFEED_PROXY_HEADERS"] = "1" if core.settings.proxy_headers else "0"
+    os.environ["PAPERFEED_FORWARDED_ALLOW_IPS"] = core.settings.forwarded_allow_ips
     if core.settings.database_url:
         os.environ["PAPERFEED_DATABASE_URL"] = core.settings.database_url
     if core.store.dialect == "sqlite":
@@ -92,8 +115,35 @@ def run_workers(core: PaperFeed, *, host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         log_level="info",
-        proxy_headers=True,
+        proxy_headers=False,  # the application handles them (X-Forwarded-Host too)
     )
+
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1", "0.0.0.0", "::", ""}
+
+
+def _shown_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def base_url_mismatch(base_url: str | None, host: str, port: int) -> str | None:
+    """Why a configured base_url cannot be this server's address, or None. Only a local address
+    can be checked: a public name may well be a proxy in front of this port."""
+    if not base_url:
+        return None
+    parts = urlsplit(base_url)
+    try:
+        url_port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return f"base_url {base_url!r} has no valid port; links in mails and feeds will be broken"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"base_url {base_url!r} is not an http(s) address; links in mails and feeds will be broken"
+    if (parts.hostname in _LOOPBACK or parts.hostname.startswith("127.")) and url_port != port:
+        return (
+            f"base_url {base_url} names port {url_port} but this server listens on port {port}: "
+            "links in mails and feeds will not reach it (unset PAPERFEED_BASE_URL to derive it)"
+        )
+    return None
 
 
 def register(app: typer.Typer) -> None:

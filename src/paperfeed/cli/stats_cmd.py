@@ -12,7 +12,7 @@ from paperfeed.cli.common import console, open_core
 
 def stats_command(database_url: Annotated[str | None, typer.Option(help="Database URL.")] = None) -> None:
     """Show how many papers, days and sources the store holds."""
-    stats = open_core(database_url).stats()
+    stats = open_core(database_url, read_only=True).stats()
     table = Table(show_header=False, title="paperfeed", title_justify="left")
     table.add_column(style="bold")
     table.add_column()

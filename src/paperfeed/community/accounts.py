@@ -2,8 +2,9 @@
 
 Passwords are hashed with Argon2id (argon2-cffi's RFC 9106 low-memory profile). Sessions are
 random 256-bit tokens handed to the browser; the store keeps only their SHA-256, so a copy of
-the database logs nobody in. Failed log-ins are limited per account and per address with a
-sliding window kept in the store; the refusal says when to try again.
+the database logs nobody in. Failed log-ins are limited per account and address (with growing
+delays), per address and, far higher, per account, in sliding windows kept in the store; the
+refusal says when to try again.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import hashlib
 import math
 import re
 import secrets
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 
 from paperfeed.errors import InvalidInput, NotFound, PermissionDenied, TooManyRequests
 from paperfeed.models import User
@@ -31,6 +34,11 @@ PASSWORD_HASHER = PasswordHasher()
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,31}$")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1_024  # hashing megabytes of "password" would be a cheap denial of service
+MIN_PASSWORD_SCORE = 3  # zxcvbn's 0-4 scale: 3 resists an online attack and a slowed offline one
+_ZXCVBN_MAX = 72
+# Control, format (zero-width), surrogate, private-use and unassigned characters: nobody can type
+# them at a log-in form, so a password holding one is a mistake or a copy of binary junk.
+_UNTYPEABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 SESSION_LIFETIME = dt.timedelta(days=30)
 BAD_LOGIN = "wrong user name or password"
 SUSPENDED_LOGIN = "this account is suspended; ask an administrator"
@@ -40,15 +48,43 @@ Clock = Callable[[], dt.datetime]
 
 @dataclass(frozen=True, slots=True)
 class RateRule:
-    """At most `limit` events per `window`; `what` finishes the sentence "Too many ..."."""
+    """At most `limit` events per `window`; `what` finishes the sentence "Too many ...".
+
+    With `backoff`, going over the limit is not refused for the rest of the window: each event
+    past it only has to wait `backoff`, doubling with every further event (up to `max_delay`),
+    after the one before."""
 
     limit: int
     window: dt.timedelta
     what: str
+    backoff: dt.timedelta | None = None
+    max_delay: dt.timedelta = dt.timedelta(minutes=15)
+
+    def wait(self, events: list[dt.datetime], now: dt.datetime) -> float | None:
+        """Seconds until one more event is allowed, given the window's events; None: now."""
+        if len(events) < self.limit:
+            return None
+        if self.backoff is None:
+            # The oldest event that keeps the window full has to age out first.
+            wait = events[len(events) - self.limit] + self.window - now
+        else:
+            delay = min(self.backoff * 2 ** (len(events) - self.limit), self.max_delay)
+            wait = events[-1] + delay - now
+        seconds = wait.total_seconds()
+        return seconds if seconds > 0 else None
 
 
-FAILED_LOGINS_PER_ACCOUNT = RateRule(5, dt.timedelta(minutes=15), "failed log-ins for this account")
+# Failed log-ins slow down the guesser, not the owner: one address guessing one account waits
+# longer and longer after three misses; one address guessing many accounts is stopped after 20;
+# and only a flood from many addresses at once (far beyond any person's typing) closes the account
+# to everyone for a while. The owner is told by mail when that many failures pile up.
+FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS = RateRule(
+    3, dt.timedelta(hours=1), "failed log-ins for this account", backoff=dt.timedelta(seconds=2)
+)
 FAILED_LOGINS_PER_ADDRESS = RateRule(20, dt.timedelta(minutes=15), "failed log-ins from your address")
+FAILED_LOGINS_PER_ACCOUNT = RateRule(100, dt.timedelta(minutes=15), "failed log-ins for this account")
+ATTACK_ALERT_AFTER = 20  # failures on one account within its window before its owner is told
+ATTACK_ALERTS = RateRule(1, dt.timedelta(days=1), "alerts")
 SIGN_UPS_PER_ADDRESS = RateRule(5, dt.timedelta(hours=1), "sign-ups from your address")
 
 
@@ -68,25 +104,43 @@ def in_words(seconds: float) -> str:
     return f"{hours} hours"
 
 
+@dataclass(slots=True)
+class RateTicket:
+    """Events counted by `RateLimiter.take`; `RateLimiter.give_back` uncounts them."""
+
+    event_ids: list[int]
+    counts: dict[str, int]  # events in each bucket's window, this one included
+
+
 class RateLimiter:
-    """Sliding-window counters in the store, shared by every server process."""
+    """Sliding-window counters in the store, shared by every server process. Checking and
+    counting are one atomic step, so concurrent requests cannot all slip under a limit."""
 
     def __init__(self, store: Store, clock: Clock = utcnow) -> None:
         self.store = store
         self.clock = clock
 
-    def check(self, bucket: str, rule: RateRule) -> None:
-        """Raise TooManyRequests when the bucket is full, saying when a slot frees up."""
+    def take(self, *claims: tuple[str, RateRule]) -> RateTicket:
+        """Count one event in every bucket, or, when any of them is full, in none and raise
+        TooManyRequests saying when to try again."""
         now = self.clock()
-        events = self.store.users.rate_events(bucket, now - rule.window)
-        if len(events) >= rule.limit:
-            # The oldest event that keeps the window full has to age out first.
-            retry_after = (events[len(events) - rule.limit] + rule.window - now).total_seconds()
-            raise TooManyRequests(f"Too many {rule.what}. Try again in {in_words(retry_after)}.", retry_after)
+        windows = {bucket: now - rule.window for bucket, rule in claims}
+        with self.store.users.rate_buckets(windows) as counter:
+            waits = []
+            events = {bucket: counter.events(bucket) for bucket, _ in claims}
+            for bucket, rule in claims:
+                wait = rule.wait(events[bucket], now)
+                if wait is not None:
+                    waits.append((wait, rule))
+            if waits:
+                wait, rule = max(waits, key=lambda pair: pair[0])
+                raise TooManyRequests(f"Too many {rule.what}. Try again in {in_words(wait)}.", wait)
+            ids = [counter.add(bucket, now) for bucket, _ in claims]
+        return RateTicket(ids, {bucket: len(events[bucket]) + 1 for bucket, _ in claims})
 
-    def hit(self, bucket: str, rule: RateRule) -> None:
-        now = self.clock()
-        self.store.users.add_rate_event(bucket, now, forget_before=now - rule.window)
+    def give_back(self, ticket: RateTicket) -> None:
+        """The counted events did not happen after all (a log-in succeeded, a post failed)."""
+        self.store.users.forget_rate_events(ticket.event_ids)
 
     def clear(self, bucket: str) -> None:
         self.store.users.clear_rate_events(bucket)
@@ -108,19 +162,33 @@ def check_name(name: str) -> str:
 
 
 def check_password(password: str, *, name: str = "") -> None:
+    """Long enough, typeable, and not among the passwords guessers try first (zxcvbn's estimate
+    from common passwords, words, names, keyboard patterns, repeats and dates)."""
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(f"passwords need at least {MIN_PASSWORD} characters")
     if len(password) > MAX_PASSWORD:
         raise InvalidInput(f"passwords have at most {MAX_PASSWORD:,} characters")
+    if any(unicodedata.category(char) in _UNTYPEABLE for char in password):
+        raise InvalidInput("passwords cannot contain control or invisible characters")
     if name and password.casefold() == name.casefold():
         raise InvalidInput("the password must not be the user name")
+    # zxcvbn reads at most 72 characters; what follows them only makes a password harder.
+    estimate = zxcvbn(password[:_ZXCVBN_MAX], user_inputs=[name, "paperfeed"] if name else ["paperfeed"])
+    if estimate["score"] < MIN_PASSWORD_SCORE:
+        hint = estimate["feedback"].get("warning") or "it would be guessed quickly"
+        raise InvalidInput(
+            f"choose a harder password: {hint.rstrip('.').lower()} (try a few unrelated words)"
+        )
 
 
 class Accounts:
-    def __init__(self, store: Store, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, store: Store, clock: Clock = utcnow, *, on_attack: Callable[[User], None] | None = None
+    ) -> None:
         self.store = store
         self.clock = clock
         self.limiter = RateLimiter(store, clock)
+        self.on_attack = on_attack  # called (once a day at most) when an account is under attack
         self._dummy_hash: str | None = None
 
     @property
@@ -135,32 +203,50 @@ class Accounts:
 
     def sign_up(self, name: str, password: str, *, address: str) -> tuple[User, str]:
         """A new account, logged in: the user and the session token for the browser."""
-        bucket = f"signup:addr:{address}"
-        self.limiter.check(bucket, SIGN_UPS_PER_ADDRESS)
-        user = self.create_user(name, password)
-        self.limiter.hit(bucket, SIGN_UPS_PER_ADDRESS)
+        ticket = self.limiter.take((f"signup:addr:{address}", SIGN_UPS_PER_ADDRESS))
+        try:
+            user = self.create_user(name, password)
+        except BaseException:
+            self.limiter.give_back(ticket)  # only accounts made count
+            raise
         return user, self._new_session(user)
 
     def log_in(self, name: str, password: str, *, address: str) -> tuple[User, str]:
-        account_bucket = f"login:name:{name.strip().casefold()[:64]}"
-        address_bucket = f"login:addr:{address}"
-        # Checked before the password, so a throttled guesser learns nothing, right or wrong.
-        self.limiter.check(address_bucket, FAILED_LOGINS_PER_ADDRESS)
-        self.limiter.check(account_bucket, FAILED_LOGINS_PER_ACCOUNT)
+        account = name.strip().casefold()[:64]
+        pair_bucket = f"login:name-addr:{account}:{address}"
+        account_bucket = f"login:name:{account}"
+        # The attempt is counted before the password is checked, in one step with the check of
+        # the limits: concurrent guesses cannot all get in before the first one is counted, and a
+        # throttled guesser learns nothing, right or wrong.
+        ticket = self.limiter.take(
+            (pair_bucket, FAILED_LOGINS_PER_ACCOUNT_AND_ADDRESS),
+            (f"login:addr:{address}", FAILED_LOGINS_PER_ADDRESS),
+            (account_bucket, FAILED_LOGINS_PER_ACCOUNT),
+        )
         found = self.store.users.credentials(name.strip()) if len(password) <= MAX_PASSWORD else None
         if found is None or not self._verify(found[1], password):
             if found is None:
                 self._waste_time(password)  # unknown names take as long as wrong passwords
-            self.limiter.hit(address_bucket, FAILED_LOGINS_PER_ADDRESS)
-            self.limiter.hit(account_bucket, FAILED_LOGINS_PER_ACCOUNT)
+            elif ticket.counts[account_bucket] >= ATTACK_ALERT_AFTER and self.on_attack is not None:
+                self._alert(found[0])
             raise PermissionDenied(BAD_LOGIN)
+        self.limiter.give_back(ticket)
         user, stored_hash = found
         if user.suspended:
             raise PermissionDenied(SUSPENDED_LOGIN)
         if self.hasher.check_needs_rehash(stored_hash):
             self.store.users.set_password_hash(user.id, self.hasher.hash(password), keep_session=None)
-        self.limiter.clear(account_bucket)
+        self.limiter.clear(pair_bucket)
         return user, self._new_session(user)
+
+    def _alert(self, user: User) -> None:
+        """Tell the owner their account is being guessed at, at most once a day."""
+        try:
+            self.limiter.take((f"login-alert:user:{user.id}", ATTACK_ALERTS))
+        except TooManyRequests:
+            return
+        assert self.on_attack is not None
+        self.on_attack(user)
 
     def log_out(self, token: str) -> None:
         self.store.users.delete_session(hash_token(token))

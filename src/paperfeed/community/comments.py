@@ -13,11 +13,13 @@ replies below it still make sense; it disappears altogether once nothing visible
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 
 import nh3
 from markdown_it import MarkdownIt
 
+from paperfeed import tex
 from paperfeed.community.accounts import RateLimiter, RateRule, require_admin
 from paperfeed.errors import InvalidInput, NotFound, PermissionDenied
 from paperfeed.models import Comment, Paper, User
@@ -27,7 +29,14 @@ from paperfeed.store.papers import utcnow
 MAX_BODY = 10_000
 COMMENTS_PER_USER = RateRule(20, dt.timedelta(minutes=10), "comments in a short time")
 
-_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(["strikethrough", "table"])
+# Bare http(s) addresses become links too (not bare domain names: "e.g." is no link).
+_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": True}).enable(
+    ["strikethrough", "table", "linkify"]
+)
+_MARKDOWN.linkify.set({"fuzzy_link": False, "fuzzy_email": False})
+# Formulas are taken out before Markdown (which would eat "\(" and "_") and put back as math spans.
+_FORMULA = "\ue000{}\ue001"
+_FORMULA_RE = re.compile("\ue000(\\d+)\ue001")
 _CLEANER = nh3.Cleaner(
     tags={
         "p", "br", "hr", "em", "strong", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li",
@@ -43,8 +52,28 @@ _CLEANER = nh3.Cleaner(
 
 
 def render_markdown(text: str) -> str:
-    """Safe HTML for a comment body."""
-    return _CLEANER.clean(_MARKDOWN.render(text))
+    """Safe HTML for a comment body; formulas become math spans (escaped, typeset by KaTeX)."""
+    formulas: list[tex.Piece] = []
+    if "$" in text or "\\" in text:
+        parts = []
+        for piece in tex.pieces(text):
+            if piece.math:
+                formulas.append(piece)
+                parts.append(_FORMULA.format(len(formulas) - 1))
+            else:
+                parts.append(piece.text)
+        text = "".join(parts)
+    html = _CLEANER.clean(_MARKDOWN.render(text))
+    if not formulas:
+        return html
+
+    def formula(match: re.Match[str]) -> str:
+        index = int(match.group(1))
+        if index >= len(formulas):
+            return ""
+        return tex.math_span(formulas[index].text, formulas[index].display)
+
+    return _FORMULA_RE.sub(formula, html)
 
 
 def check_body(body: str) -> str:
@@ -98,11 +127,14 @@ class Comments:
     def add(self, user: User, paper: Paper, body: str, parent_id: int | None = None) -> Comment:
         body = check_body(body)
         bucket = f"comment:user:{user.id}"
-        self.limiter.check(bucket, COMMENTS_PER_USER)
-        comment = self.store.community.add_comment(
-            paper_id=paper.id, user_id=user.id, parent_id=parent_id, body=body, now=self.clock()
-        )
-        self.limiter.hit(bucket, COMMENTS_PER_USER)
+        ticket = self.limiter.take((bucket, COMMENTS_PER_USER))
+        try:
+            comment = self.store.community.add_comment(
+                paper_id=paper.id, user_id=user.id, parent_id=parent_id, body=body, now=self.clock()
+            )
+        except BaseException:
+            self.limiter.give_back(ticket)  # only comments posted count
+            raise
         comment.html = render_markdown(comment.body)
         return comment
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from paperfeed.community.accounts import RateLimiter, RateRule, in_words
-from paperfeed.errors import InvalidInput, NotFound, TooManyRequests
+from paperfeed.errors import InvalidInput, NotFound, SourceUnavailable, TooManyRequests
 from paperfeed.ingest.arxiv_api import ArxivClient, fetch_paper
 from paperfeed.ingest.hf_daily import FMT as DAILY_PAGES_SOURCE
 from paperfeed.models import PaperRecord, SubmissionOutcome, User
@@ -73,10 +73,15 @@ class Submissions:
                     return SubmissionOutcome(paper=known, submission=earlier, created=False, fetched=False)
             elif record is None:
                 bucket = f"arxiv-fetch:user:{user.id}"
-                self.limiter.check(bucket, ARXIV_FETCHES_PER_USER)
-                self.limiter.hit(bucket, ARXIV_FETCHES_PER_USER)
-                with self._fetching:
-                    record = fetch_paper(self.client(), ref.strip())
+                self.limiter.take((bucket, ARXIV_FETCHES_PER_USER))
+                try:
+                    with self._fetching:
+                        record = fetch_paper(self.client(), ref.strip())
+                except SourceUnavailable:
+                    raise SourceUnavailable(
+                        f"arXiv cannot be reached right now, so arXiv:{arxiv_id} could not be fetched. "
+                        "Try again in a few minutes."
+                    ) from None
                 if record is None:
                     raise NotFound(f"arXiv has no paper {arxiv_id}")
                 record.listed_on = today

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import jinja2
 from markupsafe import Markup
 
+from paperfeed import tex
 from paperfeed.digest.links import Links
 from paperfeed.digest.periods import Period
 from paperfeed.errors import PaperfeedError
@@ -93,6 +94,7 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["authors"] = lambda names: ", ".join(names[:3]) + (" et al." if len(names) > 3 else "")
+    env.filters["plain"] = tex.plain  # mail clients run no script: formulas in their plain form
     env.filters["long_day"] = lambda day: f"{day:%A, %B} {day.day}, {day.year}"
     env.filters["tldr"] = tldr
     return env

@@ -94,8 +94,9 @@ def read_token(secret: str, purpose: Purpose, token: str, *, now: dt.datetime | 
 class Links:
     """The public URLs of an instance that digests and confirmation mails point to."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.base_url = settings.base_url.rstrip("/")
+    def __init__(self, settings: Settings, base_url: str | None = None) -> None:
+        """`base_url`: the address a request reached us at, used when none is configured."""
+        self.base_url = settings.public_url if settings.base_url or not base_url else base_url.rstrip("/")
         self.secret = secret_key(settings)
 
     def confirm(self, subscription_id: int) -> str:

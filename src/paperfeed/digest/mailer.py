@@ -47,7 +47,7 @@ def mail_domain(settings: Settings) -> str:
     address = parseaddr(settings.mail_from)[1]
     if "@" in address:
         return address.rsplit("@", 1)[1]
-    return urlsplit(settings.base_url).hostname or "localhost"
+    return urlsplit(settings.public_url).hostname or "localhost"
 
 
 def new_message_id(settings: Settings, hint: str) -> str:

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from paperfeed.core import MAX_PER_PAGE
+from paperfeed.errors import InvalidInput
 from paperfeed.models import Paper, RankedPaper, ResultPage
 
 if TYPE_CHECKING:
@@ -231,8 +233,11 @@ class Recommender:
         top = np.argpartition(-scores, wanted - 1)[:wanted]
         top = top[np.argsort(-scores[top], kind="stable")][offset:]
 
-        # Why: the liked paper closest to each recommendation.
-        nearest = np.argmax(candidates.vectors[top] @ liked_vectors.T, axis=1)
+        # Why: the liked paper closest to each recommendation, among those that may be named
+        # (a paper hidden since it was liked still counts, but is never quoted).
+        quotable = np.array([paper_id in self._titles for paper_id in liked_ids])
+        similarity = np.where(quotable, candidates.vectors[top] @ liked_vectors.T, -np.inf)
+        nearest = np.argmax(similarity, axis=1)
         papers = self._paper_map([int(candidates.ids[i]) for i in top])
         items = []
         for i, j in zip(top, nearest, strict=True):
@@ -247,3 +252,13 @@ class Recommender:
 
 def _short(title: str) -> str:
     return title if len(title) <= _TITLE_IN_REASON else title[: _TITLE_IN_REASON - 1].rstrip() + "…"
+
+
+def recommended(
+    core: PaperFeed, user_id: int, *, page: int = 1, per_page: int = 20, since: dt.date | None = None
+) -> ResultPage:
+    """Recent papers ranked for a user by a model of their upvoted and saved papers, each
+    with the liked paper it resembles ("because you liked ...")."""
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise InvalidInput(f"per_page must be between 1 and {MAX_PER_PAGE}")
+    return Recommender(core).recommend(user_id, since=since, page=page, per_page=per_page)

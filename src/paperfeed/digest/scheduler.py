@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from typing import TYPE_CHECKING
 
 from paperfeed.digest.runner import run_due
 from paperfeed.errors import PaperfeedError
+from paperfeed.periodic import PeriodicJob
 
 if TYPE_CHECKING:
     from paperfeed.core import PaperFeed
@@ -22,25 +22,12 @@ log = logging.getLogger(__name__)
 INTERVAL_SECONDS = 60.0
 
 
-class DigestScheduler:
+class DigestScheduler(PeriodicJob):
+    thread_name = "paperfeed-digests"
+
     def __init__(self, core: PaperFeed, *, interval: float = INTERVAL_SECONDS) -> None:
+        super().__init__(interval=interval)
         self.core = core
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.runs = 0
-
-    def start(self) -> DigestScheduler:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="paperfeed-digests", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def run_once(self) -> None:
         try:
@@ -54,8 +41,3 @@ class DigestScheduler:
                 log.info("digests: %s", report.as_dict())
         finally:
             self.runs += 1
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.run_once()
-            self._stop.wait(self.interval)

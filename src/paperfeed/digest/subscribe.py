@@ -6,14 +6,16 @@ The web UI, the JSON API and the CLI all go through these functions.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from typing import TYPE_CHECKING
 
+from paperfeed.community.accounts import RateLimiter, RateRule
 from paperfeed.digest.compose import render_template
 from paperfeed.digest.links import MAX_AGE, Links, read_token
 from paperfeed.digest.mailer import DeliveryError, Mailer, MailUnavailable, build_message
 from paperfeed.digest.periods import zone
-from paperfeed.errors import InvalidInput, NotFound, TooManyRequests
+from paperfeed.errors import InvalidInput, NotFound
 from paperfeed.store.subscriptions import (
     FREQUENCIES,
     SEARCH_MODES,
@@ -28,8 +30,12 @@ if TYPE_CHECKING:
 MAX_TOP_N = 50
 MAX_SAVED_SEARCHES = 10
 MAX_QUERY_LENGTH = 500
-# Confirmation mails one address may be sent per hour: the form must not become a mail cannon.
-CONFIRMATIONS_PER_HOUR = 3
+# Confirmation mails are sent on anyone's request, so they are limited three ways: one address is
+# sent at most one per cool-down, one client may have a few sent per hour, and the whole server a
+# few hundred a day.
+CONFIRMATION_COOLDOWN = RateRule(1, dt.timedelta(minutes=15), "confirmation mails to this address")
+CONFIRMATIONS_PER_CLIENT = RateRule(5, dt.timedelta(hours=1), "subscriptions from your address")
+CONFIRMATIONS_PER_SERVER = RateRule(300, dt.timedelta(days=1), "confirmation mails sent by this server")
 _EMAIL_RE = re.compile(
     r"^[^@\s<>()\[\],;:\"\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
 )
@@ -81,35 +87,52 @@ def validate_search(search: SavedSearch) -> None:
         raise InvalidInput("a saved search's from date is after its to date")
 
 
-def subscribe(core: PaperFeed, spec: SubscriptionSpec, *, user_id: int | None = None) -> Subscription:
-    """Record an unconfirmed subscription and mail the address a link to confirm it."""
+def subscribe(
+    core: PaperFeed,
+    spec: SubscriptionSpec,
+    *,
+    user_id: int | None = None,
+    client: str = "local",
+    base_url: str | None = None,
+) -> Subscription:
+    """Record an unconfirmed subscription and mail the address a link to confirm it. `client` is
+    who asks (the web's client address): anonymous requests must not make us a mail cannon;
+    `base_url` is where the request came in, for links when none is configured."""
     spec = validate(spec)
     if spec.include_recommendations and user_id is None:
         raise InvalidInput(
             "recommendations are learnt from your upvotes and saved papers: log in to get them"
         )
     mailer = Mailer(core.settings)  # fails early, before anything is stored, when mail is off
-    store = core.store.subscriptions
-    hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
-    if store.pending_count(spec.email, hour_ago) >= CONFIRMATIONS_PER_HOUR:
-        raise TooManyRequests(
-            "several confirmation mails went to this address in the last hour; "
-            "please use one of them or try again later",
-            retry_after=3600,
-        )
-    subscription = store.create(spec, user_id=user_id)
+    # Counted in one atomic step before anything is sent, and given back if the mail fails.
+    limiter = RateLimiter(core.store)
+    ticket = limiter.take(
+        (
+            f"confirm:email:{hashlib.sha256(spec.email.casefold().encode()).hexdigest()}",
+            CONFIRMATION_COOLDOWN,
+        ),
+        (f"confirm:client:{client}", CONFIRMATIONS_PER_CLIENT),
+        ("confirm:all", CONFIRMATIONS_PER_SERVER),
+    )
     try:
+        subscription = core.store.subscriptions.create(spec, user_id=user_id)
         with mailer:
-            send_confirmation(core, subscription, mailer)
+            send_confirmation(core, subscription, mailer, base_url=base_url)
     except DeliveryError as exc:
+        limiter.give_back(ticket)
         raise MailUnavailable(
             f"the confirmation mail could not be sent ({exc}); please try again later"
         ) from exc
+    except BaseException:
+        limiter.give_back(ticket)
+        raise
     return subscription
 
 
-def send_confirmation(core: PaperFeed, subscription: Subscription, mailer: Mailer) -> None:
-    links = Links(core.settings)
+def send_confirmation(
+    core: PaperFeed, subscription: Subscription, mailer: Mailer, *, base_url: str | None = None
+) -> None:
+    links = Links(core.settings, base_url)
     context = {
         "subscription": subscription,
         "confirm_url": links.confirm(subscription.id),

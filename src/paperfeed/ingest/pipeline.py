@@ -8,9 +8,14 @@ idempotent, re-importing finished content adds nothing.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
 import queue
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -28,8 +33,30 @@ READ_AHEAD_MIN_BYTES = 32 << 20
 _CHUNK = 1_000
 
 
-def _parse_into(source: Source, skip_through: int, chunks: multiprocessing.Queue) -> None:
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent_pid: int) -> None:
+    """Tie this child's life to its parent's: a parent killed with SIGKILL runs no clean-up, and
+    the child would otherwise wait forever on a full queue nobody reads. Linux sends us SIGKILL
+    when the parent dies; elsewhere (and as a second line) a watchdog thread notices."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    if os.getppid() != parent_pid:  # the parent died before the death signal was set up
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True, name="parent-watchdog").start()
+
+
+def _parse_into(source: Source, skip_through: int, chunks: multiprocessing.Queue, parent_pid: int) -> None:
     """Child process: parse the source and hand over items in chunks; None marks the end."""
+    _die_with(parent_pid)
     try:
         chunk: list[SourceItem] = []
         for item in source.items():
@@ -56,7 +83,9 @@ def _read_ahead(source: Source, skip_through: int) -> Iterator[SourceItem]:
     # __main__ guard. The child only reads and parses; it touches no lock, database or index.
     context = multiprocessing.get_context("fork")
     chunks: multiprocessing.Queue = context.Queue(maxsize=8)
-    worker = context.Process(target=_parse_into, args=(source, skip_through, chunks), daemon=True)
+    worker = context.Process(
+        target=_parse_into, args=(source, skip_through, chunks, os.getpid()), daemon=True
+    )
     worker.start()
     try:
         while True:

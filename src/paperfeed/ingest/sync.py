@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -24,6 +23,7 @@ from paperfeed.errors import PaperfeedError
 from paperfeed.ingest.follow import SYNC_ORDER, Clients, source_for, window
 from paperfeed.ingest.pipeline import run_import
 from paperfeed.models import FollowedSource, ImportReport, PaperRecord, Rejection
+from paperfeed.periodic import PeriodicJob
 from paperfeed.store import Store
 
 if TYPE_CHECKING:
@@ -191,28 +191,15 @@ def _dry_run(store: Store, follow: FollowedSource, clients: Clients, now: dt.dat
     return report
 
 
-class SyncScheduler:
+class SyncScheduler(PeriodicJob):
     """Syncs due sources from inside a long-lived process (`paperfeed serve --with-scheduler`),
     checking once a minute; the claims keep it from doubling a timer's work."""
 
+    thread_name = "paperfeed-sync"
+
     def __init__(self, core: PaperFeed, *, interval: float = 60.0) -> None:
+        super().__init__(interval=interval)
         self.core = core
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.runs = 0
-
-    def start(self) -> SyncScheduler:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="paperfeed-sync", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def run_once(self) -> None:
         try:
@@ -225,8 +212,3 @@ class SyncScheduler:
             log.exception("sync run failed")
         finally:
             self.runs += 1
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.run_once()
-            self._stop.wait(self.interval)

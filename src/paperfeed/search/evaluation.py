@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from paperfeed.errors import InvalidInput
 from paperfeed.models import SearchFilters, SearchRequest
-from paperfeed.search.hybrid import Fusion, fuse
+from paperfeed.search.hybrid import Fusion, fuse, reciprocal_rank_fusion
 from paperfeed.search.rankers import HybridRanker, Query, SemanticRanker, embedding_of
 from paperfeed.text import title_key
 
@@ -233,14 +233,24 @@ class FusionTrial:
 
 # The grid `tune_fusion` searches: semantic weights for short and long queries, and where each
 # ends (in query words).
-WEIGHTS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 SHORT_WORDS = (1, 2, 3)
 LONG_WORDS = (6, 10, 14, 20)
 
 
-def tune_fusion(core: PaperFeed, queries: Sequence[EvalQuery], *, path: str = "") -> list[FusionTrial]:
-    """Every fusion setting of the grid scored on the tuning half of `queries` (the test half is
-    never read), best first by nDCG@10, then MRR@10."""
+@dataclass(slots=True)
+class RankFusionTrial:
+    k: float
+    semantic_weight: float
+    scores: Scores
+    kinds: dict[str, Scores]
+
+
+RRF_KS = (2, 5, 10, 20, 60)
+RRF_WEIGHTS = (0.5, 1.0, 2.0)
+
+
+def _tuning_candidates(core: PaperFeed, queries: Sequence[EvalQuery], path: str):
     tuning = of_split(queries, "tune")
     relevant = resolve_relevant(core, tuning, path)
     hybrid = core.rankers["hybrid"]
@@ -248,6 +258,30 @@ def tune_fusion(core: PaperFeed, queries: Sequence[EvalQuery], *, path: str = ""
     embed = embedding_of(lambda: core.embedder)
     parsed = [Query.of(q.query, embed) for q in tuning]
     candidates = [hybrid.candidates(query, SearchFilters()) for query in parsed]
+    return tuning, relevant, hybrid, parsed, candidates
+
+
+def tune_rank_fusion(core: PaperFeed, queries: Sequence[EvalQuery], *, path: str = "") -> list[RankFusionTrial]:
+    """The baseline: weighted reciprocal rank fusion of the same two rankings, every (k, semantic
+    weight) of its grid scored on the tuning half, best first."""
+    tuning, relevant, _hybrid, _parsed, candidates = _tuning_candidates(core, queries, path)
+    trials = []
+    for k, weight in itertools.product(RRF_KS, RRF_WEIGHTS):
+        rankings = [
+            [i for i, _ in reciprocal_rank_fusion([[i for i, _ in kw], [i for i, _ in sem]], [1.0, weight], k=k)]
+            for kw, sem in candidates
+        ]
+        trials.append(
+            RankFusionTrial(k, weight, score_rankings(rankings, relevant), by_kind(tuning, rankings, relevant))
+        )
+    trials.sort(key=lambda t: (-t.scores.ndcg_10, -t.scores.mrr_10))
+    return trials
+
+
+def tune_fusion(core: PaperFeed, queries: Sequence[EvalQuery], *, path: str = "") -> list[FusionTrial]:
+    """Every fusion setting of the grid scored on the tuning half of `queries` (the test half is
+    never read), best first by nDCG@10, then MRR@10."""
+    tuning, relevant, hybrid, parsed, candidates = _tuning_candidates(core, queries, path)
     trials = []
     for short_weight, long_weight, short_words, long_words in itertools.product(
         WEIGHTS, WEIGHTS, SHORT_WORDS, LONG_WORDS
@@ -270,19 +304,24 @@ def tune_fusion(core: PaperFeed, queries: Sequence[EvalQuery], *, path: str = ""
     return trials
 
 
-def similarity_floor(core: PaperFeed, queries: Sequence[EvalQuery], *, path: str = "") -> float:
-    """The lowest cosine similarity of a relevant paper among the first DEPTH semantic results
-    of any tuning-half query: a floor at or below it drops no relevant paper the ranking finds."""
+FLOORS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
+
+
+def floor_recall(core: PaperFeed, queries: Sequence[EvalQuery], *, path: str = "") -> dict[float, float]:
+    """For each candidate similarity floor, the share of the relevant papers among the first
+    DEPTH semantic results of the tuning-half queries that are above it (what it keeps)."""
     tuning = of_split(queries, "tune")
     relevant = resolve_relevant(core, tuning, path)
     semantic = core.rankers["semantic"]
     assert isinstance(semantic, SemanticRanker)
     embed = embedding_of(lambda: core.embedder)
-    lowest = 1.0
+    similarities = []
     for query, wanted in zip(tuning, relevant, strict=True):
         nearest = semantic.nearest(Query.of(query.query, embed).vector, SearchFilters(), DEPTH)
-        lowest = min([lowest, *(score for paper_id, score in nearest if paper_id in wanted)])
-    return lowest
+        similarities += [score for paper_id, score in nearest if paper_id in wanted]
+    if not similarities:
+        return dict.fromkeys(FLOORS, 1.0)
+    return {floor: sum(s > floor for s in similarities) / len(similarities) for floor in FLOORS}
 
 
 def related_precision(core: PaperFeed, queries: Sequence[EvalQuery], *, path: str = "", k: int = 10) -> float:

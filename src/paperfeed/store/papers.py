@@ -255,6 +255,27 @@ class PaperStorage:
                     rows.setdefault(row.id, dict(row._mapping))
         return list(rows.values())
 
+    def identify(self, records: Sequence[PaperRecord]) -> list[tuple[int, str] | None]:
+        """For each record, the stored paper it is and what told it ("arXiv id", "DOI" or
+        "title"), or None: by arXiv id, then DOI, then normalised title, as imports merge."""
+        hashes = [title_hash(r.title) for r in records]
+        with self.engine.connect() as conn:
+            index = _BatchIndex()
+            for row in self._existing_rows(conn, records, hashes):
+                index.add(row)
+        found: list[tuple[int, str] | None] = []
+        for record, record_hash in zip(records, hashes, strict=True):
+            row = index.find(record, record_hash)
+            if row is None:
+                found.append(None)
+            elif record.arxiv_id and row["arxiv_id"] == record.arxiv_id:
+                found.append((row["id"], "arXiv id"))
+            elif record.doi and row["doi"] == record.doi:
+                found.append((row["id"], "DOI"))
+            else:
+                found.append((row["id"], "title"))
+        return found
+
     def set_hidden(self, paper_id: int, hidden: bool) -> None:
         with self.engine.begin() as conn:
             conn.execute(
@@ -317,6 +338,25 @@ class PaperStorage:
             found = [row_to_paper(row) for row in conn.execute(query)]
             total = conn.execute(sa.select(sa.func.count()).select_from(papers).where(listed)).scalar_one()
         return found, total
+
+    def position_on_day(self, paper_id: int, day: dt.date) -> int | None:
+        """Where a paper stands in its day's list (1 = first), in `on_day`'s order."""
+        from paperfeed.store.schema import votes
+
+        listed = sa.and_(papers.c.listed_on == day, papers.c.hidden.is_(False))
+        upvotes = sa.func.coalesce(
+            sa.select(sa.func.count()).where(votes.c.paper_id == papers.c.id).scalar_subquery(), 0
+        )
+        with self.engine.connect() as conn:
+            mine = conn.execute(sa.select(upvotes).where(listed, papers.c.id == paper_id)).scalar()
+            if mine is None:
+                return None
+            ahead = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(papers)
+                .where(listed, sa.or_(upvotes > mine, sa.and_(upvotes == mine, papers.c.id < paper_id)))
+            ).scalar_one()
+        return ahead + 1
 
     def latest_day(self) -> dt.date | None:
         with self.engine.connect() as conn:

@@ -70,16 +70,6 @@ digest_ledger = sa.Table(
     sa.Index("ix_digest_ledger_status_next_attempt_at", "status", "next_attempt_at"),
 )
 
-# Papers a user keeps for later; with upvotes, what recommendations learn from.
-saved_papers = sa.Table(
-    "saved_papers",
-    metadata,
-    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("paper_id", sa.Integer, sa.ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("created_at", UTCDateTime(), nullable=False),
-)
-
-
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -304,16 +294,6 @@ class SubscriptionStorage:
         with self.engine.connect() as conn:
             return [_row_to_subscription(row) for row in conn.execute(query)]
 
-    def pending_count(self, email: str, since: dt.datetime) -> int:
-        """Unconfirmed subscriptions made for an address since a moment (to limit confirmation mails)."""
-        query = sa.select(sa.func.count()).where(
-            subscriptions.c.email == email,
-            subscriptions.c.confirmed_at.is_(None),
-            subscriptions.c.created_at >= since,
-        )
-        with self.engine.connect() as conn:
-            return conn.execute(query).scalar_one()
-
     def active(self) -> list[Subscription]:
         """Confirmed subscriptions that have not been cancelled."""
         query = (
@@ -524,6 +504,7 @@ class SubscriptionStorage:
             return [(model, count, last) for model, count, last in conn.execute(query)]
 
     def paper_titles(self, paper_ids: Sequence[int]) -> dict[int, str]:
+        """Titles of those papers that are not hidden: a hidden paper is never quoted."""
         from paperfeed.store.schema import papers
 
         titles: dict[int, str] = {}
@@ -531,7 +512,7 @@ class SubscriptionStorage:
         with self.engine.connect() as conn:
             for start in range(0, len(ids), 5_000):
                 query = sa.select(papers.c.id, papers.c.title).where(
-                    papers.c.id.in_(ids[start : start + 5_000])
+                    papers.c.id.in_(ids[start : start + 5_000]), papers.c.hidden.is_(False)
                 )
                 titles.update({paper_id: title for paper_id, title in conn.execute(query)})
         return titles
@@ -567,39 +548,15 @@ class SubscriptionStorage:
                         latest[sub_id] = sent_at
         return latest
 
-    # --- saved papers, and what a user likes ------------------------------------------------------
-
-    def save_paper(self, user_id: int, paper_id: int, now: dt.datetime | None = None) -> None:
-        from paperfeed.store import insert_ignoring_conflicts
-
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert_ignoring_conflicts(conn, saved_papers).values(
-                    user_id=user_id, paper_id=paper_id, created_at=now or utcnow()
-                )
-            )
-
-    def unsave_paper(self, user_id: int, paper_id: int) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.delete(saved_papers).where(
-                    saved_papers.c.user_id == user_id, saved_papers.c.paper_id == paper_id
-                )
-            )
-
-    def saved_paper_ids(self, user_id: int) -> list[int]:
-        query = (
-            sa.select(saved_papers.c.paper_id)
-            .where(saved_papers.c.user_id == user_id)
-            .order_by(saved_papers.c.created_at.desc(), saved_papers.c.paper_id.desc())
-        )
-        with self.engine.connect() as conn:
-            return list(conn.execute(query).scalars())
+    # --- what a user likes ---------------------------------------------------------------------
 
     def liked_paper_ids(self, user_ids: Sequence[int], *, per_user: int = 200) -> dict[int, list[int]]:
-        """For each user, the papers they upvoted or saved, most recent first."""
+        """For each user, the papers they upvoted or saved (in any collection), most recent first."""
         from paperfeed.store.schema import votes
 
+        # Defined by store.collections, which needs the store package (and so this module) itself:
+        # looked up by name rather than imported, so the two modules do not import each other.
+        saved_papers = metadata.tables["saved_papers"]
         liked: dict[int, dict[int, dt.datetime]] = {user_id: {} for user_id in user_ids}
         ids = list(liked)
         with self.engine.connect() as conn:

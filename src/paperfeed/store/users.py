@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -145,26 +147,55 @@ class UserStorage:
 
     # --- rate limits -------------------------------------------------------------------------
 
-    def rate_events(self, bucket: str, since: dt.datetime) -> list[dt.datetime]:
-        """When the events of a bucket since `since` happened, oldest first."""
-        query = (
-            sa.select(rate_limit_events.c.at)
-            .where(rate_limit_events.c.bucket == bucket, rate_limit_events.c.at > since)
-            .order_by(rate_limit_events.c.at)
-        )
-        with self.engine.connect() as conn:
-            return list(conn.execute(query).scalars())
+    @contextmanager
+    def rate_buckets(self, windows: dict[str, dt.datetime]) -> Iterator[RateCounter]:
+        """One transaction holding every bucket of `windows` (bucket -> start of its window)
+        exclusively, so that checking a bucket and counting an event in it is one atomic step.
 
-    def add_rate_event(self, bucket: str, now: dt.datetime, *, forget_before: dt.datetime) -> None:
-        """Count an event, and forget the bucket's events too old to matter."""
+        PostgreSQL takes a transaction-scoped advisory lock per bucket (in sorted order, so two
+        callers cannot deadlock); on SQLite the first statement is a write, which takes the
+        database's write lock before anything is read. Events older than their window are
+        forgotten on the way in."""
         with self.engine.begin() as conn:
-            conn.execute(
-                sa.delete(rate_limit_events).where(
-                    rate_limit_events.c.bucket == bucket, rate_limit_events.c.at <= forget_before
+            if conn.dialect.name == "postgresql":
+                for bucket in sorted(windows):
+                    conn.execute(
+                        sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(bucket, 0)))
+                    )
+            for bucket, since in windows.items():
+                conn.execute(
+                    sa.delete(rate_limit_events).where(
+                        rate_limit_events.c.bucket == bucket, rate_limit_events.c.at <= since
+                    )
                 )
-            )
-            conn.execute(sa.insert(rate_limit_events).values(bucket=bucket, at=now))
+            yield RateCounter(conn, windows)
+
+    def forget_rate_events(self, event_ids: list[int]) -> None:
+        if event_ids:
+            with self.engine.begin() as conn:
+                conn.execute(sa.delete(rate_limit_events).where(rate_limit_events.c.id.in_(event_ids)))
 
     def clear_rate_events(self, bucket: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(sa.delete(rate_limit_events).where(rate_limit_events.c.bucket == bucket))
+
+
+class RateCounter:
+    """The buckets held by `UserStorage.rate_buckets`, inside its transaction."""
+
+    def __init__(self, conn: Connection, windows: dict[str, dt.datetime]) -> None:
+        self.conn = conn
+        self.windows = windows
+
+    def events(self, bucket: str) -> list[dt.datetime]:
+        """When the bucket's events inside its window happened, oldest first."""
+        query = (
+            sa.select(rate_limit_events.c.at)
+            .where(rate_limit_events.c.bucket == bucket, rate_limit_events.c.at > self.windows[bucket])
+            .order_by(rate_limit_events.c.at)
+        )
+        return list(self.conn.execute(query).scalars())
+
+    def add(self, bucket: str, at: dt.datetime) -> int:
+        insert = sa.insert(rate_limit_events).values(bucket=bucket, at=at).returning(rate_limit_events.c.id)
+        return self.conn.execute(insert).scalar_one()

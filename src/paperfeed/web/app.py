@@ -1,135 +1,93 @@
-"""The web application: HTML pages at /, the JSON API at /api, static files at /static.
+"""The web application: HTML pages at / (`web.ui`), the JSON API at /api (`web.api`), feeds at
+/feeds and static files at /static.
 
-Errors become a 4xx/5xx page in the shape the client expects (JSON under /api, HTML elsewhere);
-no traceback ever reaches a user. Every response carries security headers.
+Errors become a 4xx/5xx page in the shape the client expects (`web.errors`); no traceback ever
+reaches a user. Every response carries security headers (`web.headers`).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import re
+from functools import partial
 from importlib.resources import files
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
-from starlette.datastructures import MutableHeaders
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from paperfeed.core import PaperFeed
-from paperfeed.errors import InvalidInput, NotFound
-from paperfeed.web import admin_sources, api, community, feeds, insight, subscriptions, ui
+from paperfeed.digest.alerts import send_login_alert
+from paperfeed.digest.links import secret_key
+from paperfeed.web import feeds
+from paperfeed.web.api import community as api_community
+from paperfeed.web.api import library as api_library
+from paperfeed.web.api import papers as api_papers
+from paperfeed.web.api import subscriptions as api_subscriptions
+from paperfeed.web.errors import API_PREFIX, install_error_handlers
+from paperfeed.web.headers import CONTENT_SECURITY_POLICY, SecurityHeaders
+from paperfeed.web.methods import AllowedMethods
+from paperfeed.web.proxy import ForwardedHeaders
+from paperfeed.web.security import CsrfMiddleware, csrf_key
+from paperfeed.web.ui import admin_sources, auth, community, insight, library, pages, subscriptions
+from paperfeed.web.ui.templates import build_templates
 
-API_PREFIX = "/api"
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+# Swagger UI sets style attributes from its scripts and shows data: images; nothing else is loosened.
+DOCS_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
+    "style-src 'self'", "style-src 'self' 'unsafe-inline'"
 )
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "strict-origin-when-cross-origin",
-    "X-Frame-Options": "DENY",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
-_STATUS_MESSAGES = {
-    404: "Page not found.",
-    405: "Method not allowed.",
-    500: "Something went wrong on our side.",
-}
 
 
-class SecurityHeaders:
-    """Adds SECURITY_HEADERS to every response that does not set them itself."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+def _docs_page(request: Request) -> Response:
+    """Swagger UI, served from the package's own static files: the docs work offline."""
+    response = request.app.state.templates.TemplateResponse(request, "api_docs.html", {"nav": ""})
+    response.headers["Content-Security-Policy"] = DOCS_CONTENT_SECURITY_POLICY
+    return response
 
 
-def _is_api(request: Request) -> bool:
-    path = request.url.path
-    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
+class CachedStaticFiles(StaticFiles):
+    """Static files browsers may keep: an hour for our own, a week for vendored libraries (they
+    change only with a paperfeed upgrade)."""
 
-
-def error_response(request: Request, status: int, message: str) -> Response:
-    """The error in the shape the client expects, with the security headers set here too:
-    server errors are answered outside the middleware stack."""
-    headers = dict(SECURITY_HEADERS)
-    if _is_api(request):
-        body = {"error": {"status": status, "message": message}}
-        return JSONResponse(body, status_code=status, headers=headers)
-    templates = request.app.state.templates
-    context = {"status": status, "message": message, "nav": ""}
-    return templates.TemplateResponse(request, "error.html", context, status_code=status, headers=headers)
-
-
-def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error.get("loc", ()) if part not in ("query", "path", "body"))
-        parts.append(f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg", "invalid")))
-    return "; ".join(parts) or "invalid request"
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(NotFound)
-    async def not_found(request: Request, exc: NotFound) -> Response:
-        return error_response(request, 404, str(exc))
-
-    @app.exception_handler(InvalidInput)
-    async def invalid_input(request: Request, exc: InvalidInput) -> Response:
-        return error_response(request, 400, str(exc))
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        return error_response(request, 422, _validation_message(exc))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        message = _STATUS_MESSAGES.get(exc.status_code) or str(exc.detail)
-        response = error_response(request, exc.status_code, message)
-        response.headers.update(exc.headers or {})
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code in (200, 304):
+            age = 7 * 24 * 3600 if path.startswith("vendor/") else 3600
+            response.headers["Cache-Control"] = f"public, max-age={age}"
         return response
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        # The server logs the traceback once this response is sent; the user sees none of it.
-        return error_response(request, 500, _STATUS_MESSAGES[500])
+
+# Answers any API operation may give besides its own, documented once for all of them: the
+# schema is what clients (and the fuzzing tests) hold the API to.
+_COMMON_ERRORS = {
+    "400": "The request cannot be answered as asked (a bad value, an unreadable body).",
+    "404": "Nothing there: no such paper, comment, subscription or path.",
+    "422": "A parameter is missing or invalid.",
+    "429": "Too many requests of this kind; the Retry-After header says when to try again.",
+}
+_STATE_CHANGE_ERRORS = {
+    "401": "Log in first (session cookie).",
+    "403": "Not allowed, or the X-CSRF-Token header is missing or wrong.",
+}
 
 
-def _docs_page() -> HTMLResponse:
-    """Swagger UI, loaded from its CDN; its policy allows exactly that and its one inline script."""
-    page = get_swagger_ui_html(
-        openapi_url=f"{API_PREFIX}/openapi.json",
-        title="paperfeed API",
-        swagger_favicon_url="/static/favicon.svg",
-    )
-    inline = re.findall(rb"<script>(.*?)</script>", bytes(page.body), flags=re.DOTALL)
-    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(s).digest()).decode()}'" for s in inline)
-    cdn = "https://cdn.jsdelivr.net"
-    page.headers["Content-Security-Policy"] = (
-        f"default-src 'self'; script-src 'self' {cdn} {hashes}; style-src 'self' {cdn} 'unsafe-inline'; "
-        "img-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
-    )
-    return page
+def _openapi_with_errors(app: FastAPI) -> dict:
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+        json_error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+        page_error = {"content": {"text/html": {"schema": {"type": "string"}}}}  # outside /api
+        for path, operations in schema.get("paths", {}).items():
+            error = json_error if path.startswith(API_PREFIX + "/") else page_error
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                extra = dict(_COMMON_ERRORS)
+                if method.upper() not in ("GET", "HEAD", "OPTIONS"):
+                    extra.update(_STATE_CHANGE_ERRORS)
+                for status, description in extra.items():
+                    responses.setdefault(status, {"description": description, **error})
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 def create_app(core: PaperFeed) -> FastAPI:
@@ -141,22 +99,39 @@ def create_app(core: PaperFeed) -> FastAPI:
         redoc_url=None,
     )
     app.state.core = core
-    app.state.templates = ui.build_templates()
+    core.on_login_attack = partial(send_login_alert, core)
+    app.state.templates = build_templates()
+    # Made (or read) now, at start-up: created lazily, a first visit on a full disk failed every page.
+    app.state.csrf_key = csrf_key(secret_key(core.settings))
     app.add_middleware(SecurityHeaders)
-    _install_error_handlers(app)
-    community.install(app)  # before the other routers: its routes must win over their catch-all paths
+    app.add_middleware(GZipMiddleware, minimum_size=1_000)  # pages, feeds and JSON compress 5-10×
+    app.add_middleware(CsrfMiddleware)
+    install_error_handlers(app)
 
     @app.get(f"{API_PREFIX}/docs", include_in_schema=False)
-    def api_docs() -> HTMLResponse:
-        return _docs_page()
+    def api_docs(request: Request) -> Response:
+        return _docs_page(request)
 
-    app.mount("/static", StaticFiles(directory=str(files("paperfeed.web") / "static")), name="static")
-    app.include_router(api.router, prefix=API_PREFIX)
-    app.include_router(ui.router)
-    app.include_router(feeds.router)
+    app.mount("/static", CachedStaticFiles(directory=str(files("paperfeed.web") / "static")), name="static")
+    # The JSON API under /api, then the HTML pages; the community and library routes come first:
+    # theirs must win over the catch-all /papers/{id} paths.
+    app.include_router(api_community.router, prefix=API_PREFIX)
+    app.include_router(api_library.router, prefix=API_PREFIX)
+    app.include_router(api_subscriptions.router, prefix=API_PREFIX)
+    app.include_router(api_papers.router, prefix=API_PREFIX)
+    app.include_router(auth.router)
+    app.include_router(community.router)
+    app.include_router(library.router)
+    app.include_router(pages.router)
     app.include_router(subscriptions.router)
+    app.include_router(feeds.router)
+    app.include_router(library.feed_router)
     app.include_router(admin_sources.router)
     insight.install(app)  # topics, trends, the map, topic feeds; TL;DRs and topics in templates
+    app.openapi = lambda: _openapi_with_errors(app)  # type: ignore[method-assign]
+    app.add_middleware(AllowedMethods)  # a wrong method is 405 before the CSRF check
+    if core.settings.proxy_headers:  # added last, so outermost: every layer sees the forwarded address
+        app.add_middleware(ForwardedHeaders, trusted_hosts=core.settings.forwarded_allow_ips)
     return app
 
 

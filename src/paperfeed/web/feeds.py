@@ -10,6 +10,7 @@ token of one subscription, and any other token is a 404.
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections.abc import Sequence
 from typing import Literal
 from urllib.parse import urlencode
@@ -18,13 +19,26 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from feedgen.feed import FeedGenerator
 
+from paperfeed import tex
 from paperfeed.digest.links import Links
+from paperfeed.digest.recommend import recommended
 from paperfeed.errors import InvalidInput, NotFound
 from paperfeed.insight import tldr
 from paperfeed.models import Paper, RankedPaper
-from paperfeed.web.deps import CoreDep
+from paperfeed.web.deps import CoreDep, public_base
+from paperfeed.web.ui.pages import SearchForm
 
-router = APIRouter(prefix="/feeds", tags=["feeds"])
+# Feeds are XML, not JSON: the schema says so, for both formats.
+FEED_RESPONSE = {
+    200: {
+        "description": "An RSS 2.0 (.rss) or Atom (.atom) feed.",
+        "content": {
+            "application/rss+xml": {"schema": {"type": "string"}},
+            "application/atom+xml": {"schema": {"type": "string"}},
+        },
+    }
+}
+router = APIRouter(prefix="/feeds", tags=["feeds"], responses=FEED_RESPONSE, default_response_class=Response)
 
 FeedFormat = Literal["rss", "atom"]
 FEED_ITEMS = 50
@@ -45,8 +59,10 @@ def render_feed(
     description: str,
     page_url: str,
     items: Sequence[RankedPaper],
+    private: bool = False,
 ) -> Response:
-    links = Links(request.app.state.core.settings)
+    """A feed of papers; a `private` one (a secret URL) is kept out of every cache."""
+    links = Links(request.app.state.core.settings, public_base(request))
     self_url = str(request.url)
     feed = FeedGenerator()
     feed.id(self_url)
@@ -61,7 +77,8 @@ def render_feed(
     for item in items:
         _add_entry(feed, links, item.paper, item.reason)
     body = feed.atom_str(pretty=True) if fmt == "atom" else feed.rss_str(pretty=True)
-    headers = {"Cache-Control": f"public, max-age={CACHE_SECONDS}"}
+    # A private feed's URL is its only key: no shared cache may keep or hand out a copy.
+    headers = {"Cache-Control": "private, no-store" if private else f"public, max-age={CACHE_SECONDS}"}
     return Response(content=body, media_type=MEDIA_TYPES[fmt], headers=headers)
 
 
@@ -70,11 +87,14 @@ def _add_entry(feed: FeedGenerator, links: Links, paper: Paper, reason: str | No
     entry = feed.add_entry(order="append")
     entry.id(url)
     entry.guid(url, permalink=True)
-    entry.title(paper.title)
+    entry.title(tex.plain(paper.title))
     entry.link(href=url, rel="alternate")
-    parts = [f"{reason}." if reason else "", f"TL;DR: {tldr(paper.abstract)}" if paper.abstract else "",
-             paper.abstract or paper.title]  # fmt: skip
-    entry.summary("\n\n".join(part for part in parts if part))
+    summary = tex.plain(paper.abstract or paper.title)
+    parts = [f"{reason}." if reason else "", f"TL;DR: {tex.plain(tldr(paper.abstract))}" if paper.abstract else "",
+             summary]  # fmt: skip
+    # Readers insert an RSS description (and an Atom html summary) into their pages as HTML, so
+    # abstracts, which are text and may well hold "<img ...>", go out escaped for that context.
+    entry.summary(html.escape("\n\n".join(part for part in parts if part), quote=False), type="html")
     for name in paper.authors[:20]:
         entry.author(name=name)
     for category in paper.categories:
@@ -86,7 +106,7 @@ def _add_entry(feed: FeedGenerator, links: Links, paper: Paper, reason: str | No
 @router.get("/daily.{fmt}", summary="The latest daily list")
 def daily_feed(fmt: FeedFormat, request: Request, core: CoreDep) -> Response:
     page = core.day()
-    base = Links(core.settings).base_url
+    base = Links(core.settings, public_base(request)).base_url
     items = [RankedPaper(paper=paper, score=0.0) for paper in page.papers]
     return render_feed(
         request,
@@ -103,7 +123,7 @@ def trending_feed(fmt: FeedFormat, request: Request, core: CoreDep, period: str 
     from paperfeed.digest import sources
 
     items = sources.trending(core, period, FEED_ITEMS, now=dt.datetime.now(dt.UTC))
-    base = Links(core.settings).base_url
+    base = Links(core.settings, public_base(request)).base_url
     return render_feed(
         request,
         fmt,
@@ -116,8 +136,6 @@ def trending_feed(fmt: FeedFormat, request: Request, core: CoreDep, period: str 
 
 @router.get("/search.{fmt}", summary="Any search, newest matches first")
 def search_feed(fmt: FeedFormat, request: Request, core: CoreDep) -> Response:
-    from paperfeed.web.ui import SearchForm
-
     params = request.query_params
     form = SearchForm.parse(params)
     search = form.to_request()
@@ -137,7 +155,7 @@ def search_feed(fmt: FeedFormat, request: Request, core: CoreDep) -> Response:
         title=f"paperfeed: search for {described}",
         description=f"Papers on paperfeed matching {described}"
         + (" with filters." if form.has_filters else "."),
-        page_url=f"{Links(core.settings).base_url}/search?{page_query}",
+        page_url=f"{Links(core.settings, public_base(request)).base_url}/search?{page_query}",
         items=result.items,
     )
 
@@ -147,12 +165,13 @@ def recommended_feed(token: str, fmt: FeedFormat, request: Request, core: CoreDe
     subscription = core.store.subscriptions.by_feed_token(token) if len(token) <= 64 else None
     if subscription is None or subscription.user_id is None or subscription.unsubscribed_at is not None:
         raise NotFound("no such feed")
-    result = core.recommended(subscription.user_id, per_page=FEED_ITEMS)
+    result = recommended(core, subscription.user_id, per_page=FEED_ITEMS)
     return render_feed(
         request,
         fmt,
         title="paperfeed: recommended for you",
         description="Recent papers chosen from what you upvoted and saved on paperfeed.",
-        page_url=Links(core.settings).settings_page(),
+        page_url=Links(core.settings, public_base(request)).settings_page(),
         items=result.items,
+        private=True,
     )

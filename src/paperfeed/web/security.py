@@ -21,12 +21,16 @@ import secrets
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperfeed.digest.links import secret_key
+from paperfeed.errors import LoginRequired
 from paperfeed.models import User
+from paperfeed.web.errors import error_response
 
 SESSION_COOKIE = "paperfeed_session"
 BROWSER_COOKIE = "paperfeed_browser"
@@ -36,19 +40,24 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Authorised by a signed token instead: mail clients POST here without cookies (RFC 8058 one-click).
 CSRF_EXEMPT_PATHS = frozenset({"/api/unsubscribe"})
 MAX_FORM_BYTES = 1 << 20  # forms here are short; a bigger body is not one of ours
+MAX_UPLOAD_BYTES = 100 << 20  # but a file upload (a reference library to import) may be long
 SESSION_MAX_AGE = 30 * 24 * 3600
 BROWSER_MAX_AGE = 365 * 24 * 3600
 CSRF_REFUSED = "This form has expired or did not come from paperfeed. Reload the page and try again."
+MALFORMED_FORM = "The form data could not be read. Reload the page and try again."
 _UNSET = object()
+
+
+def csrf_key(secret: str) -> bytes:
+    """The key CSRF tokens are made with, derived from the instance secret."""
+    return hmac.new(secret.encode(), b"paperfeed csrf", hashlib.sha256).digest()
 
 
 def _csrf_key(app: object) -> bytes:
     state = app.state  # type: ignore[attr-defined]
     key = getattr(state, "csrf_key", None)
     if key is None:
-        secret = secret_key(state.core.settings)
-        key = hmac.new(secret.encode(), b"paperfeed csrf", hashlib.sha256).digest()
-        state.csrf_key = key
+        key = state.csrf_key = csrf_key(secret_key(state.core.settings))
     return key
 
 
@@ -78,6 +87,13 @@ def current_user(request: Request) -> User | None:
         user = request.app.state.core.user_for_session(request.cookies.get(SESSION_COOKIE))
         request.state.user = user
     return user  # type: ignore[return-value]
+
+
+def require_user(request: Request) -> User:
+    user = current_user(request)
+    if user is None:
+        raise LoginRequired("log in first")
+    return user
 
 
 def session_token(request: Request) -> str | None:
@@ -131,13 +147,20 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+class MalformedForm(Exception):
+    """The body says it is a form but cannot be read as one."""
+
+
 async def _form_token(scope: Scope, body: bytes, content_type: str) -> str | None:
     if content_type.startswith("application/x-www-form-urlencoded"):
         for name, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
             if name == CSRF_FIELD:
                 return value
         return None
-    form = await Request(scope, _replay(body, _no_more_body)).form()
+    try:
+        form = await Request(scope, _replay(body, _no_more_body)).form()
+    except (HTTPException, MultiPartException) as exc:  # no boundary, a cut-off part, ...
+        raise MalformedForm() from exc
     try:
         value = form.get(CSRF_FIELD)
         return value if isinstance(value, str) else None
@@ -172,9 +195,14 @@ class CsrfMiddleware:
             if given is None and content_type.startswith(
                 ("application/x-www-form-urlencoded", "multipart/form-data")
             ):
-                body = await _read_body(receive, MAX_FORM_BYTES)
+                limit = MAX_UPLOAD_BYTES if content_type.startswith("multipart/form-data") else MAX_FORM_BYTES
+                body = await _read_body(receive, limit)
                 if body is not None:
-                    given = await _form_token(scope, body, content_type)
+                    try:
+                        given = await _form_token(scope, body, content_type)
+                    except MalformedForm:
+                        await self._refuse(scope, receive, send, 400, MALFORMED_FORM)
+                        return
                     receive = _replay(body, receive)
             expected = expected_token(scope["app"], scope, cookies)
             if not (given and expected and hmac.compare_digest(given.encode(), expected.encode())):
@@ -197,8 +225,8 @@ class CsrfMiddleware:
         await self.app(scope, receive, send_with_cookie)
 
     @staticmethod
-    async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
-        from paperfeed.web.app import error_response  # the app module imports this one
-
-        response = error_response(Request(scope, receive), 403, CSRF_REFUSED)
+    async def _refuse(
+        scope: Scope, receive: Receive, send: Send, status: int = 403, message: str = CSRF_REFUSED
+    ) -> None:
+        response = error_response(Request(scope, receive), status, message)
         await response(scope, receive, send)

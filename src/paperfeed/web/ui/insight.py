@@ -21,9 +21,9 @@ from paperfeed.errors import NotFound
 from paperfeed.insight import tldr
 from paperfeed.models import Paper, RankedPaper
 from paperfeed.store.topics import Topic
-from paperfeed.web import charts
 from paperfeed.web.deps import CoreDep, TemplatesDep
 from paperfeed.web.security import current_user
+from paperfeed.web.ui import charts
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 PER_PAGE = 20
@@ -60,7 +60,7 @@ def install(app: FastAPI) -> None:
 
 
 def _topic_id(text: str) -> int:
-    if not text.isdigit() or len(text) > 12:
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:
         raise NotFound(f"there is no topic {text[:40]!r}")
     return int(text)
 

@@ -56,6 +56,9 @@ class ResultPageOut(_FromDomain):
     pages: int
     ranking: str = Field(description='How the papers are ranked: "keyword", "semantic", "hybrid", ...')
     took_ms: float
+    suggestion: str | None = Field(
+        default=None, description='A search\'s query with misspelt words corrected ("did you mean").'
+    )
 
 
 class DayOut(_FromDomain):

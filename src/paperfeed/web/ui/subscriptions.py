@@ -1,5 +1,5 @@
 """Subscribing to the e-mail digest: the form, the confirmation and unsubscribe pages, the
-settings page of a logged-in user, the admin's view of the send ledger, and the JSON API.
+settings page of a logged-in user and the admin's view of the send ledger.
 
 Confirmation and unsubscribe links are signed (see `paperfeed.digest.links`), so they work
 without logging in. `POST /api/unsubscribe` is the RFC 8058 one-click target that mail clients
@@ -9,11 +9,10 @@ call from the List-Unsubscribe header.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, QueryParams
 
 from paperfeed.community.accounts import require_admin
@@ -23,10 +22,10 @@ from paperfeed.digest.mailer import MailNotConfigured, MailUnavailable
 from paperfeed.digest.periods import time_zone_names
 from paperfeed.digest.subscribe import MAX_SAVED_SEARCHES, MAX_TOP_N
 from paperfeed.errors import InvalidInput, LoginRequired, NotFound, PaperfeedError, TooManyRequests
-from paperfeed.models import SearchFilters, SearchMode, User
+from paperfeed.models import SearchFilters, User
 from paperfeed.store.subscriptions import SavedSearch, Subscription, SubscriptionSpec
 from paperfeed.web import security
-from paperfeed.web.deps import CoreDep, TemplatesDep
+from paperfeed.web.deps import CoreDep, RowId, TemplatesDep, client_address, public_base
 
 router = APIRouter()
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -177,7 +176,13 @@ async def subscribe_submit(request: Request, core: CoreDep, templates: Templates
         spec = spec_from_form(
             form, email=str(form.get("email") or ""), default_hour=core.settings.digest_send_hour
         )
-        subscription = subscriptions.subscribe(core, spec, user_id=user.id if user else None)
+        subscription = subscriptions.subscribe(
+            core,
+            spec,
+            user_id=user.id if user else None,
+            client=client_address(request),
+            base_url=public_base(request),
+        )
     except PaperfeedError as exc:
         searches = searches_from_form(form)
         context = _form_context(
@@ -226,7 +231,7 @@ def unsubscribe_submit(
 @router.get("/settings/subscriptions", include_in_schema=False, response_class=HTMLResponse)
 def settings_page(request: Request, core: CoreDep, templates: TemplatesDep) -> Response:
     user = _require_user(request)
-    links = Links(core.settings)
+    links = Links(core.settings, public_base(request))
     owned = core.store.subscriptions.of_user(user.id)
     context = _form_context(
         core,
@@ -250,7 +255,7 @@ def _owned(core, request: Request, subscription_id: int) -> Subscription:
 
 
 @router.post("/settings/subscriptions/{subscription_id}", include_in_schema=False)
-async def settings_update(subscription_id: int, request: Request, core: CoreDep) -> Response:
+async def settings_update(subscription_id: RowId, request: Request, core: CoreDep) -> Response:
     form = await request.form()
     subscription = _owned(core, request, subscription_id)
     if form.get("action") == "unsubscribe":
@@ -287,114 +292,3 @@ def admin_digests(request: Request, core: CoreDep, templates: TemplatesDep) -> H
         "subscriptions": store.count(),
     }
     return templates.TemplateResponse(request, "admin_digests.html", context)
-
-
-# --- the JSON API -------------------------------------------------------------------------------------
-
-
-class SavedSearchIn(BaseModel):
-    query: str = Field("", max_length=500)
-    mode: SearchMode = "keyword"
-    author: str | None = None
-    category: str | None = None
-    has_code: bool | None = None
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
-
-    def to_saved(self) -> SavedSearch:
-        return SavedSearch(
-            query=self.query,
-            mode=self.mode,
-            filters=SearchFilters(
-                date_from=self.date_from,
-                date_to=self.date_to,
-                author=self.author,
-                category=self.category,
-                has_code=self.has_code,
-            ),
-        )
-
-
-class SubscriptionIn(BaseModel):
-    email: str = Field(max_length=254)
-    frequency: Literal["daily", "weekly"] = "daily"
-    weekday: int = Field(0, ge=0, le=6, description="Weekly digests: 0 = Monday … 6 = Sunday.")
-    hour: int | None = Field(None, ge=0, le=23, description="Local hour to send at; default: the server's.")
-    timezone: str = Field("UTC", description="IANA time zone, e.g. Europe/Berlin.")
-    include_trending: bool = True
-    top_n: int = Field(10, ge=0, le=MAX_TOP_N)
-    saved_searches: list[SavedSearchIn] = Field(default_factory=list, max_length=MAX_SAVED_SEARCHES)
-    include_recommendations: bool = False
-
-
-class SubscriptionOut(BaseModel):
-    id: int
-    email: str
-    status: Literal["pending_confirmation", "active", "unsubscribed"]
-    frequency: str
-    weekday: int
-    hour: int
-    timezone: str
-    include_trending: bool
-    top_n: int
-    saved_searches: list[dict]
-    include_recommendations: bool
-
-    @classmethod
-    def of(cls, s: Subscription) -> SubscriptionOut:
-        status = (
-            "unsubscribed" if s.unsubscribed_at else "active" if s.confirmed_at else "pending_confirmation"
-        )
-        return cls(
-            id=s.id,
-            email=s.email,
-            status=status,
-            frequency=s.frequency,
-            weekday=s.weekday,
-            hour=s.hour,
-            timezone=s.timezone,
-            include_trending=s.include_trending,
-            top_n=s.top_n,
-            saved_searches=[search.as_dict() for search in s.saved_searches],
-            include_recommendations=s.include_recommendations,
-        )
-
-
-@router.post("/api/subscriptions", status_code=202, tags=["subscriptions"])
-def api_subscribe(body: SubscriptionIn, request: Request, core: CoreDep) -> SubscriptionOut:
-    """Subscribe an address; a confirmation mail with a signed link is sent to it (double opt-in)."""
-    user = _current_user(request)
-    spec = SubscriptionSpec(
-        email=body.email,
-        frequency=body.frequency,
-        weekday=body.weekday,
-        hour=core.settings.digest_send_hour if body.hour is None else body.hour,
-        timezone=body.timezone,
-        include_trending=body.include_trending,
-        top_n=body.top_n,
-        saved_searches=[s.to_saved() for s in body.saved_searches],
-        include_recommendations=body.include_recommendations,
-    )
-    try:
-        return SubscriptionOut.of(subscriptions.subscribe(core, spec, user_id=user.id if user else None))
-    except (MailNotConfigured, MailUnavailable, TooManyRequests) as exc:
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
-        raise HTTPException(_status_of(exc), str(exc), headers=headers) from exc
-
-
-@router.get("/api/subscriptions/confirm", tags=["subscriptions"])
-def api_confirm(core: CoreDep, token: Annotated[str, Query(max_length=2_000)]) -> SubscriptionOut:
-    """Confirm a subscription with the token from the confirmation mail."""
-    return SubscriptionOut.of(subscriptions.confirm(core, token))
-
-
-@router.post("/api/unsubscribe", tags=["subscriptions"])
-async def api_unsubscribe(request: Request, core: CoreDep) -> JSONResponse:
-    """One-click unsubscribe (RFC 8058): the signed token in the query or the form body."""
-    token = request.query_params.get("token")
-    if not token and request.headers.get("content-type", "").startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data")
-    ):
-        token = str((await request.form()).get("token") or "")
-    subscription = subscriptions.unsubscribe(core, token or "")
-    return JSONResponse({"id": subscription.id, "status": "unsubscribed"})

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
-import jinja2
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from markupsafe import Markup
 from starlette.datastructures import QueryParams
 from starlette.templating import Jinja2Templates
 
-from paperfeed.core import MAX_PAGE, PaperFeed
+from paperfeed.core import MAX_PAGE
 from paperfeed.errors import NotFound
+from paperfeed.library import citations
 from paperfeed.models import DayPage, ResultPage, SearchFilters, SearchMode, SearchRequest, SortOrder
 from paperfeed.web.deps import CoreDep, TemplatesDep
 from paperfeed.web.security import current_user
@@ -33,60 +32,6 @@ _ISO_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
-
-
-# --- templates ------------------------------------------------------------------------------
-
-
-def short_date(day: dt.date | None) -> str:
-    return f"{day:%b} {day.day}, {day.year}" if day else ""
-
-
-def long_date(day: dt.date | None) -> str:
-    return f"{day:%A, %B} {day.day}, {day.year}" if day else ""
-
-
-def highlight(title: str, query: str) -> Markup:
-    """The title, escaped, with the query's words in <mark>."""
-    return Markup(PaperFeed.highlight_title(title, query))
-
-
-def is_web_url(url: str) -> bool:
-    """Only http(s) links are rendered: an imported `javascript:` URL must never become a link."""
-    return url.lower().startswith(("https://", "http://"))
-
-
-def link_label(url: str) -> str:
-    """A link's address without its scheme, e.g. github.com/org/repo."""
-    return url.split("://", 1)[-1].removeprefix("www.").rstrip("/")
-
-
-def sentence(text: str) -> str:
-    """A message as a sentence: capital first letter, closing full stop."""
-    text = text.strip()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text[-1] in ".!?…" else text + "."
-
-
-def build_templates() -> Jinja2Templates:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("paperfeed.web", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(
-        short_date=short_date,
-        long_date=long_date,
-        highlight=highlight,
-        link_label=link_label,
-        sentence=sentence,
-    )
-    env.tests["web_url"] = is_web_url
-    return Jinja2Templates(env=env)
 
 
 # --- daily pages ----------------------------------------------------------------------------
@@ -105,7 +50,9 @@ def parse_day(text: str) -> dt.date:
 def _day_page_number(request: Request) -> int:
     """?page=N of a day listing; anything unusable is page 1 (a day page never errors on it)."""
     text = request.query_params.get("page", "")
-    return min(int(text), MAX_PAGE) if text.isdigit() and int(text) >= 1 else 1
+    if not (text.isascii() and text.isdigit()):  # "²".isdigit() is true, yet int() refuses it
+        return 1
+    return min(max(1, int(text[:10])), MAX_PAGE)
 
 
 def _render_day(
@@ -228,6 +175,19 @@ class SearchForm:
             per_page=PER_PAGE,
         )
 
+    def feed_query(self) -> str:
+        """This search's parameters for its feed, the mode spelt out (feeds default to keyword)."""
+        params = {
+            "q": self.q,
+            "author": self.author,
+            "category": self.category,
+            "from": self.date_from,
+            "to": self.date_to,
+            "has_code": self.has_code,
+            "mode": self.mode,
+        }
+        return urlencode({k: v for k, v in params.items() if v})
+
     def url(self, page: int) -> str:
         """This search's address, on another page; empty fields are left out."""
         params = {
@@ -242,6 +202,10 @@ class SearchForm:
             "page": "" if page == 1 else str(page),
         }
         return "/search?" + urlencode({k: v for k, v in params.items() if v})
+
+    def url_for_query(self, query: str) -> str:
+        """The first page of this search with other words (for "did you mean")."""
+        return replace(self, q=query).url(1)
 
 
 def _iso_day(text: str) -> dt.date | None:
@@ -274,6 +238,15 @@ def page_links(form: SearchForm, result: ResultPage, around: int = 2) -> list[Pa
 def search_page(request: Request, core: CoreDep, templates: TemplatesDep) -> HTMLResponse:
     form = SearchForm.parse(request.query_params)
     result = core.search(form.to_request())
+    if not result.items and result.total and form.page > result.pages:
+        # Past the last page: show the last one, and say so, rather than an empty page.
+        form.notices = [n for n in form.notices if not n.startswith("Results go up to page")]
+        form.notices.append(
+            f"There {'is' if result.pages == 1 else 'are'} only {result.pages} page{'' if result.pages == 1 else 's'}"
+            f" of results; showing page {result.pages}."
+        )
+        form.page = result.pages
+        result = core.search(form.to_request())
     context = {
         "form": form,
         "result": result,
@@ -297,6 +270,9 @@ def paper_page(paper_id: str, request: Request, core: CoreDep, templates: Templa
         "paper": paper,
         "related": core.related(paper, limit=RELATED_ON_PAGE),
         "saved": core.is_saved(current_user(request), paper),
+        "citation_bibtex": citations.to_bibtex([paper]),
+        # After a submission: the page of the daily list it is on, to go and see it there.
+        "day_page": core.day_page_of(paper) if request.query_params.keys() & {"submitted", "known"} else None,
         "nav": "",
     }
     return templates.TemplateResponse(request, "paper.html", context)

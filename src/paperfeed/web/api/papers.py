@@ -3,15 +3,14 @@ and returns one of the shapes in `schemas`."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from paperfeed.core import MAX_PAGE, MAX_PER_PAGE
 from paperfeed.models import SearchFilters, SearchMode, SearchRequest, SortOrder
-from paperfeed.web.deps import CoreDep
-from paperfeed.web.schemas import DayOut, ErrorOut, PaperOut, ResultPageOut, StatsOut
+from paperfeed.web.api.schemas import DayOut, ErrorOut, PaperOut, ResultPageOut, StatsOut
+from paperfeed.web.deps import CoreDep, Day
 
 router = APIRouter(
     responses={
@@ -50,7 +49,7 @@ def get_latest_day(core: CoreDep, page: DayPageNumber = 1, per_page: DayPerPage 
 
 
 @router.get("/days/{day}", tags=["days"])
-def get_day(day: dt.date, core: CoreDep, page: DayPageNumber = 1, per_page: DayPerPage = 50) -> DayOut:
+def get_day(day: Day, core: CoreDep, page: DayPageNumber = 1, per_page: DayPerPage = 50) -> DayOut:
     """The papers listed on a day (YYYY-MM-DD), most upvoted first; a day without papers is an empty list."""
     return DayOut.model_validate(core.day(day, page=page, per_page=per_page))
 
@@ -61,8 +60,8 @@ def search(
     q: Annotated[str, Query(description='Words, "quoted phrases", -excluded words, AND/OR/NOT.')] = "",
     author: Annotated[str | None, Query(description="Only papers by this author.")] = None,
     category: Annotated[str | None, Query(description="Only papers in this category, e.g. cs.CL.")] = None,
-    date_from: Annotated[dt.date | None, Query(alias="from", description="Published on or after.")] = None,
-    date_to: Annotated[dt.date | None, Query(alias="to", description="Published on or before.")] = None,
+    date_from: Annotated[Day | None, Query(alias="from", description="Published on or after.")] = None,
+    date_to: Annotated[Day | None, Query(alias="to", description="Published on or before.")] = None,
     has_code: Annotated[bool | None, Query(description="With (true) or without (false) a code link.")] = None,
     sort: Annotated[SortOrder, Query()] = "relevance",
     mode: Annotated[SearchMode, Query(description="keyword (BM25), semantic (by meaning) or hybrid.")] = (

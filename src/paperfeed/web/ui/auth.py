@@ -6,9 +6,7 @@ something is wrong; throttled log-ins and sign-ups answer 429 with the time to w
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
-from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -16,40 +14,11 @@ from starlette.templating import Jinja2Templates
 
 from paperfeed.community.accounts import BAD_LOGIN, MIN_PASSWORD
 from paperfeed.errors import InvalidInput, LoginRequired, PermissionDenied, TooManyRequests
-from paperfeed.web.deps import CoreDep, TemplatesDep
+from paperfeed.web.deps import CoreDep, TemplatesDep, client_address
+from paperfeed.web.redirects import safe_next
 from paperfeed.web.security import clear_session_cookie, current_user, session_token, set_session_cookie
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
-
-_UNSAFE_NEXT_RE = re.compile(r"[\x00-\x1f\x7f\\]")
-
-
-def safe_next(target: str | None) -> str:
-    """A local path to go back to; anything that could lead off the site becomes "/"."""
-    target = (target or "").strip()
-    if not target.startswith("/") or target.startswith("//") or _UNSAFE_NEXT_RE.search(target):
-        return "/"
-    return target[:2_000]
-
-
-def return_path(request: Request) -> str:
-    """Where a person should come back to after logging in: this page, or for a form post the
-    page the form was on."""
-    if request.method == "GET":
-        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    origin = request.headers.get("HX-Current-URL") or request.headers.get("referer") or ""
-    parts = urlsplit(origin)
-    if parts.netloc and parts.netloc != request.url.netloc:
-        return "/"
-    return safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))
-
-
-def login_url(next_path: str) -> str:
-    return "/login" + (f"?{urlencode({'next': next_path})}" if next_path != "/" else "")
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _form(

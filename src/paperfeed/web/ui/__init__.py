@@ -1,0 +1,1 @@
+"""The HTML pages: server-rendered with Jinja2, progressively enhanced with htmx."""
