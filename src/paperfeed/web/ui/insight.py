@@ -22,7 +22,7 @@ from paperfeed.insight import tldr
 from paperfeed.models import Paper, RankedPaper
 from paperfeed.store.topics import Topic
 from paperfeed.web.deps import CoreDep, TemplatesDep
-from paperfeed.web.security import current_user
+from paperfeed.web.security import current_user, require_user
 from paperfeed.web.ui import charts
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -106,8 +106,6 @@ def topic_page(topic_id: str, request: Request, core: CoreDep, templates: Templa
 def follow_topic(
     topic_id: str, request: Request, core: CoreDep, follow: Annotated[str, Form()] = "1"
 ) -> Response:
-    from paperfeed.web.community import require_user
-
     user = require_user(request)
     topic = core.insight.follow(user.id, _topic_id(topic_id), follow == "1", dt.datetime.now(dt.UTC))
     return RedirectResponse(f"/topics/{topic.id}", status_code=303)
