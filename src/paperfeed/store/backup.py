@@ -67,6 +67,9 @@ EXPORTED_TABLES: tuple[ExportedTable, ...] = (
     ExportedTable("digest_sent", "digest_ledger"),  # so a restored instance sends no digest twice
     ExportedTable("saved_paper", "saved_papers"),
     ExportedTable("followed_source", "followed_sources"),  # with watermarks: no re-harvest after a restore
+    ExportedTable("topic", "topics"),  # followed topics keep their ids and labels
+    ExportedTable("paper_topic", "paper_topics"),  # what the next rebuild continues from
+    ExportedTable("topic_follow", "topic_follows"),
 )
 
 NOT_EXPORTED: dict[str, str] = {
