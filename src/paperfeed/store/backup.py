@@ -69,6 +69,9 @@ EXPORTED_TABLES: tuple[ExportedTable, ...] = (
     ExportedTable("saved_paper", "saved_papers"),
     ExportedTable("note", "paper_notes"),
     ExportedTable("followed_source", "followed_sources"),  # with watermarks: no re-harvest after a restore
+    ExportedTable("topic", "topics"),  # followed topics keep their ids and labels
+    ExportedTable("paper_topic", "paper_topics"),  # what the next rebuild continues from
+    ExportedTable("topic_follow", "topic_follows"),
 )
 
 NOT_EXPORTED: dict[str, str] = {
