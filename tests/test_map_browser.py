@@ -164,7 +164,8 @@ def test_searching_lights_up_the_matching_papers(page: object, map_server: str) 
                     const d = document.getElementById('topic-map').getContext('2d')
                       .getImageData(Math.floor(x * r), Math.floor(y * r), 1, 1).data; return Array.from(d); }}"""
     )
-    assert colour == [255, 200, 0, 255]
+    # (within a few shades: the dot's edge is antialiased and a neighbour may overlap it)
+    assert all(abs(got - want) <= 24 for got, want in zip(colour, [255, 200, 0, 255], strict=True)), colour
     page.screenshot(path=str(SCREENSHOTS / "map-03-search.png"))  # type: ignore[attr-defined]
 
 

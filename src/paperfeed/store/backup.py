@@ -79,9 +79,6 @@ NOT_EXPORTED: dict[str, str] = {
     "user_sessions": "log-ins do not survive a restore; people log in again",
     "rate_limit_events": "counters that expire within hours",
     "alembic_version": "the schema revision is in the header; the target is migrated by paperfeed",
-    "topics": "derived from the papers' embeddings: `paperfeed topics rebuild` makes them again",
-    "paper_topics": "derived, as topics",
-    "topic_follows": "they name topics of one build, which a restored instance builds anew",
 }
 
 BY_TYPE = {exported.type: exported for exported in EXPORTED_TABLES}
