@@ -445,6 +445,11 @@ class PaperFeed:
         paper.hidden = hidden
         return paper
 
+    def suspended_names(self, admin: User) -> set[str]:
+        """The names of suspended users, folded for comparison (so pages offer no second "Suspend")."""
+        require_admin(admin)
+        return {user.name.casefold() for user in self.store.users.suspended()}
+
     def moderation(self, admin: User) -> Moderation:
         require_admin(admin)
         return Moderation(

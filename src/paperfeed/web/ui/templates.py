@@ -4,6 +4,7 @@ template gets (the user, the CSRF token, the community view of papers)."""
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Any
 
 import jinja2
@@ -14,6 +15,7 @@ from starlette.templating import Jinja2Templates
 from paperfeed import tex
 from paperfeed.core import PaperFeed
 from paperfeed.models import Comment, Paper, RankedPaper, Submission, User, VoteState
+from paperfeed.web.flash import read_flash
 from paperfeed.web.security import csrf_token, current_user
 
 # --- templates ------------------------------------------------------------------------------
@@ -94,6 +96,7 @@ class CommunityView:
         self.user = user
         self._votes: dict[int, VoteState] = {}
         self._submissions: dict[int, Submission | None] = {}
+        self._suspended: set[str] | None = None
 
     def load(self, items: list[Paper] | list[RankedPaper]) -> str:
         papers = [getattr(item, "paper", item) for item in items]
@@ -114,6 +117,12 @@ class CommunityView:
             self.load([paper])
         return self._submissions[paper.id]
 
+    def suspended(self, name: str) -> bool:
+        """Whether the user of that name is suspended (asked by admins only)."""
+        if self._suspended is None:
+            self._suspended = self.core.suspended_names(self.user) if self.user else set()
+        return name.casefold() in self._suspended
+
     def comments(self, paper: Paper) -> list[Comment]:
         return self.core.comments(paper, self.user)
 
@@ -124,6 +133,8 @@ def template_context(request: Request) -> dict[str, Any]:
         "current_user": user,
         "csrf_token": csrf_token(request),
         "community": CommunityView(request.app.state.core, user),
+        # called by the page layout only, so a fragment (an upvote button) leaves the message unread
+        "flash": partial(read_flash, request),
     }
 
 
