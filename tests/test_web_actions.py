@@ -114,3 +114,30 @@ def test_a_comment_posted_in_place_reloads_the_page_at_it(site: PaperFeed) -> No
     assert answer.status_code == 204
     assert re.fullmatch(r"/papers/2401\.00001#comment-\d+", answer.headers["HX-Redirect"])
     assert answer.headers["HX-Refresh"] == "true"  # same page, new anchor: a plain redirect would only scroll
+
+
+def test_cards_show_the_comment_count_and_link_the_code(core: PaperFeed) -> None:
+    add_papers(
+        core,
+        paper(
+            "Sparse Attention at Scale",
+            "We make attention sparse. Code at https://github.com/example/sparse-attention.",
+            arxiv_id="2401.00001",
+        ),
+        paper("Dense Attention", "No code here.", arxiv_id="2401.00002"),
+    )
+    alice = make_user(core, "alice")
+    core.add_comment(alice, "2401.00001", "One.")
+    core.add_comment(alice, "2401.00001", "Two.")
+    core.delete_comment(alice, core.add_comment(alice, "2401.00001", "Gone.").id)
+    day = core.paper("2401.00001").listed_on.isoformat()
+    page = Visitor(core).get(f"/day/{day}").text
+    sparse, dense = (
+        page.split('id="paper-' + ref + '"')[1].split("</article>")[0] for ref in ("2401.00001", "2401.00002")
+    )
+    assert '<a class="card-comments" href="/papers/2401.00001#comments">2 comments</a>' in sparse
+    assert (
+        '<a class="badge badge-code" href="https://github.com/example/sparse-attention" rel="nofollow noopener">code</a>'
+        in sparse
+    )
+    assert ">0 comments</a>" in dense and "badge-code" not in dense

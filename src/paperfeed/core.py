@@ -415,6 +415,11 @@ class PaperFeed:
     def submissions_for(self, paper_ids: Sequence[int]) -> dict[int, Submission]:
         return self.store.community.submissions_for(paper_ids)
 
+    def comment_counts(self, paper_ids: Sequence[int]) -> dict[int, int]:
+        """Every paper's number of readable comments (0 for none), in one query."""
+        counts = self.store.community.comment_counts(paper_ids)
+        return {paper_id: counts.get(paper_id, 0) for paper_id in paper_ids}
+
     def comments(self, paper: Paper, viewer: User | None) -> list[Comment]:
         """The paper's discussion as threads, as `viewer` may see it."""
         return self.discussion.thread(paper, viewer)

@@ -89,7 +89,7 @@ def build_templates() -> Jinja2Templates:
 
 class CommunityView:
     """The community side of papers as templates ask for it. `load(papers)` fetches the vote
-    counts and submitters of a whole listing in two queries; a paper not loaded is fetched alone."""
+    counts, submitters and comment counts of a whole listing in three queries; a paper not loaded is fetched alone."""
 
     def __init__(self, core: PaperFeed, user: User | None) -> None:
         self.core = core
@@ -97,6 +97,7 @@ class CommunityView:
         self._votes: dict[int, VoteState] = {}
         self._submissions: dict[int, Submission | None] = {}
         self._suspended: set[str] | None = None
+        self._comment_counts: dict[int, int] = {}
 
     def load(self, items: list[Paper] | list[RankedPaper]) -> str:
         papers = [getattr(item, "paper", item) for item in items]
@@ -105,6 +106,7 @@ class CommunityView:
             self._votes.update(self.core.vote_states(ids, self.user))
             submissions = self.core.submissions_for(ids)
             self._submissions.update({paper_id: submissions.get(paper_id) for paper_id in ids})
+            self._comment_counts.update(self.core.comment_counts(ids))
         return ""
 
     def vote(self, paper: Paper) -> VoteState:
@@ -116,6 +118,11 @@ class CommunityView:
         if paper.id not in self._submissions:
             self.load([paper])
         return self._submissions[paper.id]
+
+    def comment_count(self, paper: Paper) -> int:
+        if paper.id not in self._comment_counts:
+            self.load([paper])
+        return self._comment_counts[paper.id]
 
     def suspended(self, name: str) -> bool:
         """Whether the user of that name is suspended (asked by admins only)."""
