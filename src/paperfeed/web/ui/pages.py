@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import QueryParams
 from starlette.templating import Jinja2Templates
 
@@ -54,11 +54,28 @@ def _day_page_number(request: Request) -> int:
     return min(max(1, int(text[:10])), MAX_PAGE)
 
 
+def page_numbers(current: int, pages: int, around: int = 2) -> list[int | None]:
+    """The page numbers a pager shows: the first, the last and `around` either side of the
+    current one, None where numbers are left out (566 papers are 12 pages, not 12 "Next"s)."""
+    shown = {1, pages, *range(max(1, current - around), min(pages, current + around) + 1)}
+    numbers: list[int | None] = []
+    for number in sorted(shown):
+        if numbers and number - (numbers[-1] or 0) > 1:
+            numbers.append(None)
+        numbers.append(number)
+    return numbers
+
+
 def _render_day(
     request: Request, templates: Jinja2Templates, page: DayPage, *, latest: bool, base_url: str
 ) -> HTMLResponse:
     context = {
         "page": page,
+        "page_links": [
+            (number, f"{base_url}?page={number}" if number else None)
+            for number in page_numbers(page.page, page.pages)
+        ],
+        "day_value": page.day.isoformat(),
         "latest": latest,
         "nav": "daily",
         "prev_url": f"{base_url}?page={page.page - 1}" if page.has_prev else None,
@@ -73,6 +90,12 @@ def home(request: Request, core: CoreDep, templates: TemplatesDep) -> HTMLRespon
     return _render_day(
         request, templates, core.day(page=_day_page_number(request)), latest=True, base_url="/"
     )
+
+
+@router.get("/day")
+def chosen_day(request: Request) -> RedirectResponse:
+    """Where the daily page's date picker goes: /day?day=2025-12-31 is /day/2025-12-31."""
+    return RedirectResponse(f"/day/{parse_day(request.query_params.get('day', '')).isoformat()}", status_code=303)
 
 
 @router.get("/day/{day}")
