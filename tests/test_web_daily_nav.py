@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -59,3 +60,29 @@ def _days(core) -> list:
         page = core.day(page.prev_day)
         days.append(page.day)
     return days
+
+
+def test_week_and_month_views_list_the_papers_of_the_whole_period(site) -> None:
+    core, client = site
+    days = _days(core)
+    busiest = max((core.day(day) for day in days), key=lambda page: page.total).day
+    monday = busiest - dt.timedelta(days=busiest.weekday())
+    in_week = sum(core.day(day).total for day in days if monday <= day <= monday + dt.timedelta(days=6))
+    in_month = sum(
+        core.day(day).total for day in days if (day.year, day.month) == (busiest.year, busiest.month)
+    )
+
+    day_page = client.get(f"/day/{busiest.isoformat()}").text
+    views = day_page.split('<nav class="view-links"')[1].split("</nav>")[0]
+    assert f'href="/week/{monday.isoformat()}"' in views and f'href="/month/{busiest:%Y-%m}"' in views
+
+    week = client.get(f"/week/{busiest.isoformat()}").text  # any day of the week names it
+    assert f"<h1>Week of {monday:%b} {monday.day}, {monday.year}</h1>" in week
+    assert f"{in_week} paper" in week
+    assert f'href="/week/{(monday - dt.timedelta(days=7)).isoformat()}">← Previous week</a>' in week
+    assert f'href="/week/{monday.isoformat()}?page=2"' in week  # paged like a day
+
+    month = client.get(f"/month/{busiest:%Y-%m}").text
+    assert f"<h1>{busiest:%B %Y}</h1>" in month and f"{in_month} paper" in month
+    assert client.get("/month/2025-13").status_code == 404
+    assert client.get("/month/december").status_code == 404

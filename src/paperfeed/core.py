@@ -208,6 +208,17 @@ class PaperFeed:
             per_page=per_page,
         )
 
+    def days(
+        self, first: dt.date, last: dt.date, *, page: int = 1, per_page: int = DAY_PAGE_SIZE
+    ) -> DayPage:
+        """The papers listed from `first` to `last` (a week, a month), most upvoted first."""
+        _check_paging(page, per_page)
+        papers, total = self.store.papers.on_days(first, last, limit=per_page, offset=(page - 1) * per_page)
+        return DayPage(
+            day=first, papers=papers, prev_day=None, next_day=None, total=total, page=page,
+            per_page=per_page, until=last,
+        )  # fmt: skip
+
     def day_page_of(self, paper: Paper, *, per_page: int = DAY_PAGE_SIZE) -> int | None:
         """The page of its day's list that shows the paper (None: it is not listed)."""
         position = self.store.papers.position_on_day(paper.id, paper.listed_on)
