@@ -513,7 +513,8 @@ def test_no_page_scrolls_sideways_on_a_phone_or_a_desktop(server: str, chromium:
         if long_id or number >= listed["pages"]:
             break
     assert long_id is not None
-    anonymous = ["/", f"/day/{DEMO_IMPORTED_ON.isoformat()}", "/trending?period=week", "/search",
+    anonymous = ["/", f"/day/{DEMO_IMPORTED_ON.isoformat()}", f"/week/{DEMO_IMPORTED_ON.isoformat()}",
+                 f"/month/{DEMO_IMPORTED_ON:%Y-%m}", "/trending?period=week", "/search",
                  "/search?q=diffusion", f"/search?q={LONG_WORD_TITLE[:60]}", f"/papers/{math_paper}",
                  f"/papers/{long_id}", "/subscribe", "/login", "/signup", "/no/such/page"]  # fmt: skip
     logged_in = ["/submit", "/account", "/settings/subscriptions", "/saved", "/admin", "/admin/digests"]

@@ -86,3 +86,20 @@ def test_week_and_month_views_list_the_papers_of_the_whole_period(site) -> None:
     assert f"<h1>{busiest:%B %Y}</h1>" in month and f"{in_month} paper" in month
     assert client.get("/month/2025-13").status_code == 404
     assert client.get("/month/december").status_code == 404
+
+
+def test_a_period_holds_the_papers_listed_on_its_days_most_upvoted_first(core) -> None:
+    from helpers import add_papers, paper
+
+    add_papers(
+        core,
+        paper("Before", arxiv_id="2401.00001", listed_on=dt.date(2025, 12, 28)),
+        paper("Monday", arxiv_id="2401.00002", listed_on=dt.date(2025, 12, 29)),
+        paper("Sunday", arxiv_id="2401.00003", listed_on=dt.date(2026, 1, 4)),
+        paper("After", arxiv_id="2401.00004", listed_on=dt.date(2026, 1, 5)),
+    )
+    voter = core.create_user("voter", "correct horse battery")
+    core.toggle_vote(voter, "2401.00003")
+    week = core.days(dt.date(2025, 12, 29), dt.date(2026, 1, 4))
+    assert [p.title for p in week.papers] == ["Sunday", "Monday"] and week.total == 2
+    assert core.days(dt.date(2025, 12, 29), dt.date(2026, 1, 4), page=2, per_page=1).papers[0].title == "Monday"
