@@ -123,6 +123,7 @@ def assert_inert(page: str) -> None:
     assert scripts == [
         {"src": "/static/htmx.min.js", "defer": None},
         {"src": "/static/math.js", "defer": None},
+        {"src": "/static/ui.js", "defer": None},
     ], scripts
     for tag, attrs in parser.tags:
         assert tag not in {"iframe", "object", "embed", "svg", "math", "base"}, tag

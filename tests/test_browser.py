@@ -308,9 +308,12 @@ def test_a_reader_signs_up_submits_upvotes_and_comments_and_an_admin_moderates(
     expect(alice.page.locator(".comment-replies")).to_contain_text("And a reply.")
     alice.shot("10-reader-sees-comment-removed")
 
+    admin.page.locator(".paper-actions summary", has_text="Hide paper").click()  # it asks first
     with admin.page.expect_navigation():
-        admin.page.locator(".paper-actions button", has_text="Hide paper").click()
+        admin.page.locator(".paper-actions button", has_text="Yes, hide it").click()
     assert admin.page.url.endswith("/admin")
+    expect(admin.page.locator(".flash")).to_contain_text("is hidden from every page")
+    expect(admin.page.locator(".flash button", has_text="Undo")).to_be_visible()
     expect(admin.page.locator("#hidden-papers")).to_contain_text("Attention Is All You Need")
     admin.shot("11-admin-moderation")
 
@@ -321,6 +324,7 @@ def test_a_reader_signs_up_submits_upvotes_and_comments_and_an_admin_moderates(
     alice.shot("12-reader-sees-paper-gone")
 
     admin.fill_and_submit("#suspended-users form.stack-form", name="alice")
+    expect(admin.page.locator(".flash")).to_have_text(re.compile("alice is suspended: they cannot log in or post"))
     expect(admin.page.locator("#suspended-users")).to_contain_text("alice")
     alice.page.reload()
     expect(alice.page.locator(".user-nav")).to_contain_text("Log in")
@@ -509,7 +513,8 @@ def test_no_page_scrolls_sideways_on_a_phone_or_a_desktop(server: str, chromium:
         if long_id or number >= listed["pages"]:
             break
     assert long_id is not None
-    anonymous = ["/", f"/day/{DEMO_IMPORTED_ON.isoformat()}", "/trending?period=week", "/search",
+    anonymous = ["/", f"/day/{DEMO_IMPORTED_ON.isoformat()}", f"/week/{DEMO_IMPORTED_ON.isoformat()}",
+                 f"/month/{DEMO_IMPORTED_ON:%Y-%m}", "/trending?period=week", "/search",
                  "/search?q=diffusion", f"/search?q={LONG_WORD_TITLE[:60]}", f"/papers/{math_paper}",
                  f"/papers/{long_id}", "/subscribe", "/login", "/signup", "/no/such/page"]  # fmt: skip
     logged_in = ["/submit", "/account", "/settings/subscriptions", "/saved", "/collections", "/admin",
@@ -597,3 +602,57 @@ def test_a_reader_keeps_a_library_collections_notes_citations_and_similar_papers
     expect(reader.page.locator(".library-results article.card .card-title")).to_have_text(title)
     assert reader.errors == [], reader.errors
     reader.close()
+
+
+def test_quick_actions_say_why_they_failed_and_keep_focus_and_typed_text(server: str, chromium: object) -> None:
+    """An upvote keeps keyboard focus on its button; an upvote or a comment sent after the session
+    ended says so in one sentence, and the typed comment is still there, even after logging in."""
+    from playwright.sync_api import expect
+
+    tab = Tab(chromium, server)
+    tab.go("/signup")
+    tab.fill_and_submit("form.stack-form", name="stale-reader", password=PASSWORD, password2=PASSWORD)
+    tab.go(f"/day/{DEMO_IMPORTED_ON.isoformat()}")
+    card = tab.page.locator("article.card").first
+    count = card.locator(".vote-count")
+    before = int(count.inner_text())
+    card.locator(".vote-button").focus()
+    tab.page.keyboard.press("Enter")
+    expect(count).to_have_text(str(before + 1))
+    assert tab.page.evaluate("document.activeElement.classList.contains('vote-button')")
+    tab.page.keyboard.press("Enter")  # still on the button: a second press takes the vote back
+    expect(count).to_have_text(str(before))
+
+    message = tab.page.locator("#client-message")
+    expect(message).to_be_hidden()
+    tab.context.clear_cookies(name="paperfeed_session")  # logged out elsewhere
+    card.locator(".vote-button").click()
+    expect(message).to_be_visible()
+    expect(message).to_contain_text("This form has expired")
+    expect(count).to_have_text(str(before))
+    assert tab.page.evaluate("document.activeElement.classList.contains('vote-button')")
+    tab.shot("28-vote-with-expired-session")
+
+    tab.log_in("stale-reader", PASSWORD)
+    href = card.locator(".card-title a").get_attribute("href")
+    tab.go(href)
+    text = "A thought worth keeping: the ablation in section 4 is missing."
+    field = tab.page.locator("#comment-body-new")
+    field.fill(text)
+    tab.context.clear_cookies(name="paperfeed_session")
+    field.locator("xpath=..").locator("button[type=submit]").click()
+    expect(message).to_be_visible()
+    expect(message).to_contain_text("This form has expired")
+    expect(field).to_have_value(text)
+    tab.shot("29-comment-with-expired-session")
+
+    tab.log_in("stale-reader", PASSWORD)
+    tab.go(href)
+    expect(field).to_have_value(text)  # the draft came back with the form
+    with tab.page.expect_navigation():
+        field.locator("xpath=..").locator("button[type=submit]").click()
+    expect(tab.page.locator("li.comment .comment-body", has_text="ablation in section 4")).to_be_visible()
+    tab.page.reload()
+    expect(field).to_have_value("")  # posted: no draft left
+    assert not [e for e in tab.errors if "Content Security Policy" in e], tab.errors
+    tab.close()

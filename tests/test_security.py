@@ -128,6 +128,7 @@ def test_the_json_api_hands_out_comment_html_only_after_sanitising(hostile_site:
     thread = Visitor(hostile_site).get("/api/papers/2401.99999/comments").json()
     assert [c["author"] for c in thread] == [HOSTILE_NAME]  # data, not HTML: clients escape it
     scripts = '<script src="/static/htmx.min.js" defer></script><script src="/static/math.js" defer></script>'
+    scripts += '<script src="/static/ui.js" defer></script>'
     assert_inert(scripts + thread[0]["html"])
     assert "&lt;script&gt;" in thread[0]["html"]
 

@@ -426,3 +426,18 @@ def test_digest_commands_send_due_digests_and_report_failures(core: PaperFeed, m
     assert "bounce@example.org" in status.output
     assert "550" in status.output
     assert len(mailbox.digests_to("ok@example.org")) == 1
+
+
+def test_unsubscribing_on_the_settings_page_asks_first(
+    core: PaperFeed, visitor: Visitor, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cheap_password_hashing(monkeypatch)
+    visitor.log_in_as(make_user(core, "reader"))
+    visitor.post("/subscribe", {"email": "reader@example.org", "timezone": "UTC", "search_q": "diffusion"})
+    visitor.get(link_in(mailbox.messages[0], "/subscriptions/confirm"))
+    page = visitor.get("/settings/subscriptions").text
+    assert re.search(
+        r'<details class="confirm"><summary>Unsubscribe</summary>\s*<p>No more digests to reader@example.org\? '
+        r'<button type="submit" name="action" value="unsubscribe"',
+        page,
+    )

@@ -221,6 +221,17 @@ class PaperFeed:
             per_page=per_page,
         )
 
+    def days(
+        self, first: dt.date, last: dt.date, *, page: int = 1, per_page: int = DAY_PAGE_SIZE
+    ) -> DayPage:
+        """The papers listed from `first` to `last` (a week, a month), most upvoted first."""
+        _check_paging(page, per_page)
+        papers, total = self.store.papers.on_days(first, last, limit=per_page, offset=(page - 1) * per_page)
+        return DayPage(
+            day=first, papers=papers, prev_day=None, next_day=None, total=total, page=page,
+            per_page=per_page, until=last,
+        )  # fmt: skip
+
     def day_page_of(self, paper: Paper, *, per_page: int = DAY_PAGE_SIZE) -> int | None:
         """The page of its day's list that shows the paper (None: it is not listed)."""
         position = self.store.papers.position_on_day(paper.id, paper.listed_on)
@@ -593,6 +604,11 @@ class PaperFeed:
     def submissions_for(self, paper_ids: Sequence[int]) -> dict[int, Submission]:
         return self.store.community.submissions_for(paper_ids)
 
+    def comment_counts(self, paper_ids: Sequence[int]) -> dict[int, int]:
+        """Every paper's number of readable comments (0 for none), in one query."""
+        counts = self.store.community.comment_counts(paper_ids)
+        return {paper_id: counts.get(paper_id, 0) for paper_id in paper_ids}
+
     def comments(self, paper: Paper, viewer: User | None) -> list[Comment]:
         """The paper's discussion as threads, as `viewer` may see it."""
         return self.discussion.thread(paper, viewer)
@@ -622,6 +638,11 @@ class PaperFeed:
         self.sync_indexes()
         paper.hidden = hidden
         return paper
+
+    def suspended_names(self, admin: User) -> set[str]:
+        """The names of suspended users, folded for comparison (so pages offer no second "Suspend")."""
+        require_admin(admin)
+        return {user.name.casefold() for user in self.store.users.suspended()}
 
     def moderation(self, admin: User) -> Moderation:
         require_admin(admin)

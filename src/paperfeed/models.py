@@ -230,6 +230,7 @@ class DayPage:
     total: int = 0
     page: int = 1
     per_page: int = 50
+    until: dt.date | None = None  # a week's or month's view: the papers from `day` to `until`
 
     @property
     def pages(self) -> int:

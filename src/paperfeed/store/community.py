@@ -113,6 +113,24 @@ class CommunityStorage:
                     states[paper_id] = VoteState(paper_id=paper_id, votes=count, voted=bool(voted))
         return states
 
+    def comment_counts(self, paper_ids: Sequence[int]) -> dict[int, int]:
+        """How many comments others can read (neither deleted nor hidden) each paper has; papers
+        without any are left out."""
+        counts: dict[int, int] = {}
+        with self.engine.connect() as conn:
+            for chunk in chunked(sorted(set(paper_ids))):
+                query = (
+                    sa.select(comments.c.paper_id, sa.func.count())
+                    .where(
+                        comments.c.paper_id.in_(chunk),
+                        comments.c.deleted.is_(False),
+                        comments.c.hidden.is_(False),
+                    )
+                    .group_by(comments.c.paper_id)
+                )
+                counts.update({paper_id: count for paper_id, count in conn.execute(query)})
+        return counts
+
     def hourly_votes(self, since: dt.datetime, until: dt.datetime) -> list[tuple[int, int, int]]:
         """(paper id, hour since 1970, upvotes cast in that hour) for visible papers, counting the
         votes cast after `since` and up to `until`."""

@@ -316,9 +316,16 @@ class PaperStorage:
 
     def on_day(self, day: dt.date, *, limit: int = 50, offset: int = 0) -> tuple[list[Paper], int]:
         """A page of the day's visible papers, most upvoted first, and how many there are."""
+        return self.on_days(day, day, limit=limit, offset=offset)
+
+    def on_days(
+        self, first: dt.date, last: dt.date, *, limit: int = 50, offset: int = 0
+    ) -> tuple[list[Paper], int]:
+        """A page of the visible papers listed from `first` to `last` (both included), most upvoted
+        first, and how many there are."""
         from paperfeed.store.schema import votes  # community tables live beside the papers
 
-        listed = sa.and_(papers.c.listed_on == day, papers.c.hidden.is_(False))
+        listed = sa.and_(papers.c.listed_on.between(first, last), papers.c.hidden.is_(False))
         upvotes = (
             sa.select(votes.c.paper_id, sa.func.count().label("n"))
             .join(papers, papers.c.id == votes.c.paper_id)

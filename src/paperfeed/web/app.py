@@ -26,6 +26,7 @@ from paperfeed.web.api import library as api_library
 from paperfeed.web.api import papers as api_papers
 from paperfeed.web.api import subscriptions as api_subscriptions
 from paperfeed.web.errors import API_PREFIX, install_error_handlers
+from paperfeed.web.flash import FlashCleanup
 from paperfeed.web.headers import CONTENT_SECURITY_POLICY, SecurityHeaders
 from paperfeed.web.methods import AllowedMethods
 from paperfeed.web.proxy import ForwardedHeaders
@@ -103,6 +104,7 @@ def create_app(core: PaperFeed) -> FastAPI:
     app.state.templates = build_templates()
     # Made (or read) now, at start-up: created lazily, a first visit on a full disk failed every page.
     app.state.csrf_key = csrf_key(secret_key(core.settings))
+    app.add_middleware(FlashCleanup)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(GZipMiddleware, minimum_size=1_000)  # pages, feeds and JSON compress 5-10×
     app.add_middleware(CsrfMiddleware)

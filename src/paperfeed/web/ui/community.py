@@ -9,11 +9,13 @@ request passes the CSRF check of `web.security` first.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from paperfeed import tex
 from paperfeed.community.trending import PERIODS
 from paperfeed.core import MAX_PAGE
 from paperfeed.errors import (
@@ -26,6 +28,7 @@ from paperfeed.errors import (
 )
 from paperfeed.models import Paper
 from paperfeed.web.deps import CoreDep, RowId, TemplatesDep, parse_id
+from paperfeed.web.flash import Undo, set_flash
 from paperfeed.web.redirects import safe_next
 from paperfeed.web.security import require_user
 from paperfeed.web.ui.pages import parse_day
@@ -137,7 +140,12 @@ def add_comment(
     if parent_id.strip() and parent is None:
         raise InvalidInput(f"there is no comment {parent_id.strip()[:20]!r} to reply to")
     comment = core.add_comment(user, ref, body, parent_id=parent)
-    return RedirectResponse(_comment_url(core.paper(ref), comment.id), status_code=303)
+    target = _comment_url(core.paper(ref), comment.id)
+    if request.headers.get("HX-Request"):
+        # Posted in place: reload at the new comment (going to the same page with another #anchor
+        # would only scroll, hence the refresh).
+        return Response(status_code=204, headers={"HX-Redirect": target, "HX-Refresh": "true"})
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/comments/{comment_id}/edit")
@@ -178,7 +186,7 @@ def delete_comment(
 ) -> Response:
     user = require_user(request)
     core.delete_comment(user, comment_id)
-    return RedirectResponse(safe_next(next), status_code=303)
+    return set_flash(RedirectResponse(safe_next(next), status_code=303), request, "Your comment was deleted.")
 
 
 # --- moderation ---------------------------------------------------------------------------------
@@ -197,7 +205,12 @@ def admin_page(request: Request, core: CoreDep, templates: TemplatesDep) -> HTML
 @router.post("/admin/papers/{ref:path}/hide")
 def hide_paper(ref: str, request: Request, core: CoreDep, hidden: Annotated[str, Form()] = "1") -> Response:
     paper = core.hide_paper(require_user(request), ref, _flag(hidden))
-    return RedirectResponse("/admin" if paper.hidden else f"/papers/{paper.url_id}", status_code=303)
+    title = tex.plain(paper.title)
+    response = RedirectResponse("/admin" if paper.hidden else f"/papers/{paper.url_id}", status_code=303)
+    if not paper.hidden:
+        return set_flash(response, request, f"“{title}” is shown again.")
+    undo = Undo(f"/admin/papers/{quote(paper.url_id, safe='')}/hide", {"hidden": "0"})
+    return set_flash(response, request, f"“{title}” is hidden from every page.", undo)
 
 
 @router.post("/admin/comments/{comment_id}/hide")
@@ -208,8 +221,13 @@ def hide_comment(
     hidden: Annotated[str, Form()] = "1",
     next: Annotated[str, Form()] = "/admin",
 ) -> Response:
-    core.hide_comment(require_user(request), comment_id, _flag(hidden))
-    return RedirectResponse(safe_next(next), status_code=303)
+    comment = core.hide_comment(require_user(request), comment_id, _flag(hidden))
+    here = safe_next(next)
+    response = RedirectResponse(here, status_code=303)
+    if not comment.hidden:
+        return set_flash(response, request, f"The comment by {comment.author} is shown again.")
+    undo = Undo(f"/admin/comments/{comment.id}/hide", {"hidden": "0", "next": here})
+    return set_flash(response, request, f"The comment by {comment.author} is hidden from others.", undo)
 
 
 @router.post("/admin/users/suspend")
@@ -220,8 +238,18 @@ def suspend_user(
     suspended: Annotated[str, Form()] = "1",
     next: Annotated[str, Form()] = "/admin",
 ) -> Response:
-    core.set_suspended(name, _flag(suspended), by=require_user(request))
-    return RedirectResponse(safe_next(next), status_code=303)
+    admin = require_user(request)
+    wanted = _flag(suspended)
+    was_suspended = name.strip().casefold() in core.suspended_names(admin)
+    user = core.set_suspended(name, wanted, by=admin)
+    here = safe_next(next)
+    response = RedirectResponse(here, status_code=303)
+    if wanted and was_suspended:
+        return set_flash(response, request, f"{user.name} was already suspended.")
+    if not wanted:
+        return set_flash(response, request, f"{user.name} is reinstated: they can log in and post again.")
+    undo = Undo("/admin/users/suspend", {"name": user.name, "suspended": "0", "next": here})
+    return set_flash(response, request, f"{user.name} is suspended: they cannot log in or post.", undo)
 
 
 # --- trending -----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import QueryParams
 from starlette.templating import Jinja2Templates
 
@@ -22,6 +22,7 @@ from paperfeed.library import citations
 from paperfeed.models import DayPage, ResultPage, SearchFilters, SearchMode, SearchRequest, SortOrder
 from paperfeed.web.deps import CoreDep, TemplatesDep
 from paperfeed.web.security import current_user
+from paperfeed.web.ui.templates import short_date
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -29,6 +30,7 @@ PER_PAGE = 20
 RELATED_ON_PAGE = 8
 SEARCH_MODES = ("hybrid", "keyword", "semantic")
 _ISO_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_MONTH_RE = re.compile(r"^\d{4}-\d{2}$")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -55,11 +57,55 @@ def _day_page_number(request: Request) -> int:
     return min(max(1, int(text[:10])), MAX_PAGE)
 
 
+def page_numbers(current: int, pages: int, around: int = 2) -> list[int | None]:
+    """The page numbers a pager shows: the first, the last and `around` either side of the
+    current one, None where numbers are left out (566 papers are 12 pages, not 12 "Next"s)."""
+    shown = {1, pages, *range(max(1, current - around), min(pages, current + around) + 1)}
+    numbers: list[int | None] = []
+    for number in sorted(shown):
+        if numbers and number - (numbers[-1] or 0) > 1:
+            numbers.append(None)
+        numbers.append(number)
+    return numbers
+
+
+def _week_of(day: dt.date) -> tuple[dt.date, dt.date]:
+    first = day - dt.timedelta(days=day.weekday())  # weeks start on Monday
+    return first, first + dt.timedelta(days=6)
+
+
+def _month_of(day: dt.date) -> tuple[dt.date, dt.date]:
+    first = day.replace(day=1)
+    return first, (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+
+
+def _views(day: dt.date, current: str) -> list[tuple[str, str, bool]]:
+    """The day, week and month views of a day: (label, address, whether it is this one)."""
+    return [
+        ("Day", f"/day/{day.isoformat()}", current == "day"),
+        ("Week", f"/week/{_week_of(day)[0].isoformat()}", current == "week"),
+        ("Month", f"/month/{day:%Y-%m}", current == "month"),
+    ]
+
+
 def _render_day(
-    request: Request, templates: Jinja2Templates, page: DayPage, *, latest: bool, base_url: str
+    request: Request,
+    templates: Jinja2Templates,
+    page: DayPage,
+    *,
+    latest: bool,
+    base_url: str,
+    period: dict[str, str] | None = None,
 ) -> HTMLResponse:
     context = {
         "page": page,
+        "period": period,  # a week's or a month's view: its heading and its neighbours' addresses
+        "views": _views(page.day, period["view"] if period else "day"),
+        "page_links": [
+            (number, f"{base_url}?page={number}" if number else None)
+            for number in page_numbers(page.page, page.pages)
+        ],
+        "day_value": page.day.isoformat(),
         "latest": latest,
         "nav": "daily",
         "prev_url": f"{base_url}?page={page.page - 1}" if page.has_prev else None,
@@ -76,11 +122,57 @@ def home(request: Request, core: CoreDep, templates: TemplatesDep) -> HTMLRespon
     )
 
 
+@router.get("/day")
+def chosen_day(request: Request) -> RedirectResponse:
+    """Where the daily page's date picker goes: /day?day=2025-12-31 is /day/2025-12-31."""
+    return RedirectResponse(
+        f"/day/{parse_day(request.query_params.get('day', '')).isoformat()}", status_code=303
+    )
+
+
 @router.get("/day/{day}")
 def day_page(day: str, request: Request, core: CoreDep, templates: TemplatesDep) -> HTMLResponse:
     page = core.day(parse_day(day), page=_day_page_number(request))
     latest = page.next_day is None and bool(page.total)
     return _render_day(request, templates, page, latest=latest, base_url=f"/day/{page.day.isoformat()}")
+
+
+@router.get("/week/{day}")
+def week_page(day: str, request: Request, core: CoreDep, templates: TemplatesDep) -> HTMLResponse:
+    """The week (Monday to Sunday) holding `day`."""
+    first, last = _week_of(parse_day(day))
+    page = core.days(first, last, page=_day_page_number(request))
+    week = dt.timedelta(days=7)
+    period = {
+        "view": "week",
+        "heading": f"Week of {short_date(first)}",
+        "prev_url": f"/week/{(first - week).isoformat()}",
+        "prev_label": "← Previous week",
+        "next_url": f"/week/{(first + week).isoformat()}",
+        "next_label": "Next week →",
+    }
+    return _render_day(
+        request, templates, page, latest=False, base_url=f"/week/{first.isoformat()}", period=period
+    )
+
+
+@router.get("/month/{month}")
+def month_page(month: str, request: Request, core: CoreDep, templates: TemplatesDep) -> HTMLResponse:
+    """A calendar month, named YYYY-MM."""
+    if not _ISO_MONTH_RE.match(month):
+        raise NotFound(f"there is no month {month[:40]!r}; months look like 2024-01")
+    first, last = _month_of(parse_day(f"{month}-01"))
+    page = core.days(first, last, page=_day_page_number(request))
+    before, after = _month_of(first - dt.timedelta(days=1))[0], last + dt.timedelta(days=1)
+    period = {
+        "view": "month",
+        "heading": f"{first:%B %Y}",
+        "prev_url": f"/month/{before:%Y-%m}",
+        "prev_label": f"← {before:%B %Y}",
+        "next_url": f"/month/{after:%Y-%m}",
+        "next_label": f"{after:%B %Y} →",
+    }
+    return _render_day(request, templates, page, latest=False, base_url=f"/month/{month}", period=period)
 
 
 # --- search ---------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ template gets (the user, the CSRF token, the community and library views of pape
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Any
 
 import jinja2
@@ -14,6 +15,7 @@ from starlette.templating import Jinja2Templates
 from paperfeed import tex
 from paperfeed.core import PaperFeed
 from paperfeed.models import Collection, Comment, Note, Paper, RankedPaper, Submission, User, VoteState
+from paperfeed.web.flash import read_flash
 from paperfeed.web.security import csrf_token, current_user
 
 # --- templates ------------------------------------------------------------------------------
@@ -87,13 +89,15 @@ def build_templates() -> Jinja2Templates:
 
 class CommunityView:
     """The community side of papers as templates ask for it. `load(papers)` fetches the vote
-    counts and submitters of a whole listing in two queries; a paper not loaded is fetched alone."""
+    counts, submitters and comment counts of a whole listing in three queries; a paper not loaded is fetched alone."""
 
     def __init__(self, core: PaperFeed, user: User | None) -> None:
         self.core = core
         self.user = user
         self._votes: dict[int, VoteState] = {}
         self._submissions: dict[int, Submission | None] = {}
+        self._suspended: set[str] | None = None
+        self._comment_counts: dict[int, int] = {}
 
     def load(self, items: list[Paper] | list[RankedPaper]) -> str:
         papers = [getattr(item, "paper", item) for item in items]
@@ -102,6 +106,7 @@ class CommunityView:
             self._votes.update(self.core.vote_states(ids, self.user))
             submissions = self.core.submissions_for(ids)
             self._submissions.update({paper_id: submissions.get(paper_id) for paper_id in ids})
+            self._comment_counts.update(self.core.comment_counts(ids))
         return ""
 
     def vote(self, paper: Paper) -> VoteState:
@@ -113,6 +118,17 @@ class CommunityView:
         if paper.id not in self._submissions:
             self.load([paper])
         return self._submissions[paper.id]
+
+    def comment_count(self, paper: Paper) -> int:
+        if paper.id not in self._comment_counts:
+            self.load([paper])
+        return self._comment_counts[paper.id]
+
+    def suspended(self, name: str) -> bool:
+        """Whether the user of that name is suspended (asked by admins only)."""
+        if self._suspended is None:
+            self._suspended = self.core.suspended_names(self.user) if self.user else set()
+        return name.casefold() in self._suspended
 
     def comments(self, paper: Paper) -> list[Comment]:
         return self.core.comments(paper, self.user)
@@ -160,6 +176,8 @@ def template_context(request: Request) -> dict[str, Any]:
         "csrf_token": csrf_token(request),
         "community": CommunityView(core, user),
         "library": LibraryView(core, user),
+        # called by the page layout only, so a fragment (an upvote button) leaves the message unread
+        "flash": partial(read_flash, request),
     }
 
 
