@@ -14,11 +14,9 @@ import http.server
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +28,7 @@ from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.ingest.hf_daily import HFDailyTextSource
 from paperfeed.models import PaperRecord, SourceItem
+from serving import serving
 
 pytestmark = pytest.mark.browser
 
@@ -52,12 +51,6 @@ DEMO_IMPORTED_ON = dt.date(2025, 12, 31)
 ADMIN_PASSWORD = "admin password 123"
 OVERLOADED_ID = "9912.00001"
 LONG_WORD_TITLE = "Pneumonoultramicroscopicsilicovolcanoconiosis" * 6
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class _RecordedArxiv(http.server.BaseHTTPRequestHandler):
@@ -135,31 +128,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, arxiv_stub: str) -> Iterato
     )
     assert created.returncode == 0, created.stderr
 
-    port = _free_port()
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("paperfeed")), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(base + "/", timeout=5)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    process.kill()
-                    pytest.fail(
-                        f"paperfeed serve did not start:\n{process.communicate()[0].decode(errors='replace')}"
-                    )
-                time.sleep(0.2)
+    with serving(env) as base:
         yield base
-    finally:
-        process.terminate()
-        process.communicate(timeout=15)
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,6 @@ Screenshots go to test-artifacts/screenshots/."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +15,8 @@ import pytest
 from conftest import TEST_EMBEDDER
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
-from test_browser import CHROMIUM, CHROMIUM_ARGS, DEMO_DIR, SCREENSHOTS, _free_port
+from serving import serving
+from test_browser import CHROMIUM, CHROMIUM_ARGS, DEMO_DIR, SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 
@@ -36,31 +34,8 @@ def map_server(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> It
     core.import_path(DEMO_DIR)
     core.insight.rebuild()
     core.close()
-    port = _free_port()
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("paperfeed")), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(base + "/", timeout=5)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    process.kill()
-                    pytest.fail(
-                        f"paperfeed serve did not start:\n{process.communicate()[0].decode(errors='replace')}"
-                    )
-                time.sleep(0.2)
+    with serving(env) as base:
         yield base
-    finally:
-        process.terminate()
-        process.communicate(timeout=15)
 
 
 @pytest.fixture(scope="module")
