@@ -74,3 +74,16 @@ class Mailbox:
 
     def digests_to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.to(address) if "digest" in m["Subject"]]
+
+
+def mail_settings(settings, port: int):
+    """`settings` sending mail, in plain SMTP, to the sink listening on `port`."""
+    return settings.model_copy(
+        update={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": port,
+            "smtp_security": "none",
+            "mail_from": "paperfeed <digest@papers.example.org>",
+            "base_url": "https://papers.example.org",
+        }
+    )

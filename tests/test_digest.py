@@ -26,7 +26,7 @@ from paperfeed.digest.runner import LEASE, run_due
 from paperfeed.digest.scheduler import DigestScheduler
 from paperfeed.models import SearchFilters
 from paperfeed.store.subscriptions import SavedSearch, Subscription, SubscriptionSpec
-from smtp_sink import Mailbox, free_port
+from smtp_sink import Mailbox, free_port, mail_settings
 
 # Runs act as if it were noon today: the papers below are dated relative to today.
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -43,15 +43,7 @@ def mailbox() -> Iterator[Mailbox]:
 
 @pytest.fixture
 def settings(settings: Settings, mailbox: Mailbox) -> Settings:
-    return settings.model_copy(
-        update={
-            "smtp_host": "127.0.0.1",
-            "smtp_port": mailbox.port,
-            "smtp_security": "none",
-            "mail_from": "paperfeed <digest@papers.example.org>",
-            "base_url": "https://papers.example.org",
-        }
-    )
+    return mail_settings(settings, mailbox.port)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from paperfeed.core import PaperFeed
 from paperfeed.digest.runner import run_due
 from paperfeed.insight import tldr
 from paperfeed.store.subscriptions import SubscriptionSpec
-from smtp_sink import Mailbox
+from smtp_sink import Mailbox, mail_settings
 from test_topics import GROUPS
 
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -39,15 +39,7 @@ def mailbox() -> Iterator[Mailbox]:
 
 @pytest.fixture
 def settings(settings: Settings, mailbox: Mailbox) -> Settings:
-    return settings.model_copy(
-        update={
-            "smtp_host": "127.0.0.1",
-            "smtp_port": mailbox.port,
-            "smtp_security": "none",
-            "mail_from": "paperfeed <digest@papers.example.org>",
-            "base_url": "https://papers.example.org",
-        }
-    )
+    return mail_settings(settings, mailbox.port)
 
 
 def _add_groups(core: PaperFeed, *, published: dt.date, suffix: str = "") -> None:
