@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from paperfeed.errors import StoreError
-from paperfeed.store import schema
+from paperfeed.store import author_follows, dismissals, schema  # noqa: F401  (their tables join the schema)
 from paperfeed.store.collections import CollectionStorage
 from paperfeed.store.community import CommunityStorage
 from paperfeed.store.embeddings import EmbeddingStorage

@@ -72,6 +72,8 @@ EXPORTED_TABLES: tuple[ExportedTable, ...] = (
     ExportedTable("topic", "topics"),  # followed topics keep their ids and labels
     ExportedTable("paper_topic", "paper_topics"),  # what the next rebuild continues from
     ExportedTable("topic_follow", "topic_follows"),
+    ExportedTable("paper_dismissal", "paper_dismissals"),
+    ExportedTable("author_follow", "author_follows"),
 )
 
 NOT_EXPORTED: dict[str, str] = {
