@@ -68,7 +68,12 @@ def test_import_reports_fit_80_columns_and_progress_shows_in_logs(settings, demo
     assert "000_cd249e3c553a7053.txt" in result.stdout and str(demo_dir) not in result.stdout
     progress = result.stderr.splitlines()
     assert any(line.startswith("importing: ") and " done " in line for line in progress), result.stderr
-    assert any(line.startswith("embedding: ") for line in progress), result.stderr
+    assert "papers await embedding" in " ".join(result.stdout.split()), result.stdout
+
+    embedded = paperfeed("embed")
+    assert embedded.returncode == 0, embedded.stderr
+    assert any(line.startswith("embedding: ") and " done " in line for line in embedded.stderr.splitlines())
+    assert "covers 100% of the searchable papers" in " ".join(embedded.stdout.split()), embedded.stdout
 
 
 def test_search_results_fit_80_columns_with_titles_cut_and_addresses_shown(core):

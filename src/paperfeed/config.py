@@ -51,6 +51,7 @@ class Settings(BaseModel):
     digest_scheduler: bool = False  # run due digests from inside `paperfeed serve`
     # Sentence embedder for semantic search (see paperfeed.search.embeddings.EMBEDDERS).
     embedder: str = "minilm-int8"
+    embed_worker: bool = True  # embed papers that have no vector yet from inside `paperfeed serve`
     models_dir: Path | None = None  # exported/distilled models; default: data_dir / "models"
 
     @classmethod

@@ -6,7 +6,9 @@ in domain objects. Interfaces only translate requests into these calls and rende
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import threading
 import time
 from collections.abc import Callable, Sequence
 from functools import cached_property
@@ -54,7 +56,7 @@ from paperfeed.search.query import parse_user_query
 from paperfeed.search.rankers import KeywordRanker, Query, Ranker, RelatedRanker, embedding_of, rankers
 from paperfeed.search.similar import SimilarRanker
 from paperfeed.search.spelling import Speller
-from paperfeed.search.vectors import VectorIndex
+from paperfeed.search.vectors import IndexBusy, VectorIndex
 from paperfeed.store import Store
 from paperfeed.store.papers import utcnow
 from paperfeed.text import title_key
@@ -120,17 +122,39 @@ class PaperFeed:
         """Bring the keyword and vector indexes up to date, embedding papers new since the last
         sync; `embed_progress` (default: `progress`) counts papers through the vector index."""
         count = self.keyword.sync(self.store, progress=progress)
-        self.sync_vectors(progress=embed_progress or progress)
+        # When an embedding run (the server's worker, `paperfeed embed`) holds the index, it or
+        # the run after it reaches these papers: this sync need not wait hours for it.
+        with contextlib.suppress(IndexBusy):
+            self.sync_vectors(progress=embed_progress or progress, wait=False)
         self.insight.assign_new()  # new papers join their nearest topic (once topics are built)
         return count
 
-    def sync_vectors(self, *, progress: Progress | None = None, rebuild: bool = False) -> int:
-        """Embed papers new or changed since the last sync; returns how many were embedded."""
-        return self.vectors.sync(self.store, self.embedder, progress=progress, rebuild=rebuild)
+    def sync_vectors(
+        self,
+        *,
+        progress: Progress | None = None,
+        rebuild: bool = False,
+        stop: threading.Event | None = None,
+        wait: bool = True,
+    ) -> int:
+        """Embed papers new or changed since the last sync; returns how many were embedded. A run
+        told to `stop` ends after its current batch and the next run carries on from there."""
+        return self.vectors.sync(
+            self.store, self.embedder, progress=progress, rebuild=rebuild, stop=stop, wait=wait
+        )
+
+    def papers_to_embed(self) -> int:
+        """About how many searchable papers have no vector yet."""
+        try:
+            searchable = self.keyword.doc_count()
+        except (OSError, ValueError):
+            searchable = self.store.papers.count()
+        return max(0, searchable - len(self.vectors))
 
     def ensure_indexes(self) -> None:
-        """Bring derived indexes up to date at start-up (rebuilding them if they were lost)."""
-        self.sync_indexes()
+        """Bring the keyword index up to date at start-up (rebuilding it if it was lost). Vectors
+        are left to the embedding worker: embedding can take hours, and the site serves meanwhile."""
+        self.keyword.sync(self.store)
 
     # --- followed sources -------------------------------------------------------------------------
 
@@ -292,7 +316,16 @@ class PaperFeed:
             ranking=request.mode,
             took_ms=(time.perf_counter() - started) * 1000,
             suggestion=None if query.is_empty else self.speller.suggest(request.query),
+            coverage=self.semantic_coverage() if ranker.uses_vectors else None,
         )
+
+    def semantic_coverage(self) -> float:
+        """The share of searchable papers that have a vector (below 1 while embedding runs)."""
+        try:
+            searchable = self.keyword.doc_count(fresh=False)
+        except (OSError, ValueError):
+            return 0.0
+        return self.vectors.coverage(searchable)
 
     def _newest(
         self, ranker: Ranker, query: Query, request: SearchRequest

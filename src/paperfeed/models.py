@@ -205,10 +205,20 @@ class ResultPage:
     ranking: str  # "keyword", "semantic", "hybrid", "trending:week", "recommended", ...
     took_ms: float = 0.0
     suggestion: str | None = None  # a search's query with misspelt words corrected ("did you mean")
+    # The share of searchable papers a ranking by meaning could see: below 1 while papers still
+    # await embedding (they are found by keywords meanwhile). None for rankings without vectors.
+    coverage: float | None = None
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
+
+    @property
+    def partial_coverage_percent(self) -> int | None:
+        """The coverage as a whole percentage, rounded down, when it is not complete."""
+        if self.coverage is None or self.coverage >= 1:
+            return None
+        return int(self.coverage * 100)
 
     @property
     def has_next(self) -> bool:

@@ -9,12 +9,20 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from sqlalchemy.engine import make_url
 
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.errors import InvalidInput
+from paperfeed.search.embed_worker import duration_text
 
 console = Console()
 console_err = Console(stderr=True)
@@ -67,6 +75,7 @@ def progress_bar(description: str, total: int | None = None) -> Iterator:
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"),
         TimeElapsedColumn(),
+        *([TextColumn("left"), TimeRemainingColumn()] if total else []),
         console=console_err,
         transient=False,
         disable=not console_err.is_terminal,
@@ -91,7 +100,10 @@ def progress_lines(description: str, total: int | None = None) -> Iterator:
         elapsed = time.monotonic() - started
         of = f" of {total:,}" if total else ""
         rate = f", {done / elapsed:,.0f}/s" if elapsed > 0.5 and done else ""
-        return f"{description}: {done:,}{of}{' done' if final else ''} ({elapsed:,.1f} s{rate})"
+        left = ""
+        if total and done and elapsed > 0.5 and not final:
+            left = f", about {duration_text(max(0, total - done) * elapsed / done)} left"
+        return f"{description}: {done:,}{of}{' done' if final else ''} ({elapsed:,.1f} s{rate}{left})"
 
     def advance(n: int) -> None:
         nonlocal done, last

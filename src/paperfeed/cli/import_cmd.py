@@ -66,6 +66,10 @@ def import_command(
     database_url: Annotated[
         str | None, typer.Option(help="Database URL (default: PAPERFEED_DATABASE_URL or SQLite).")
     ] = None,
+    embed: Annotated[
+        bool,
+        typer.Option(help="Also embed the new papers before returning (else: paperfeed embed, or serve)."),
+    ] = False,
 ) -> None:
     """Import papers from files: Daily Papers text pages, the arXiv metadata snapshot (JSONL),
     arXiv API Atom responses, OAI-PMH responses or BibTeX. Re-running is safe: nothing is
@@ -78,9 +82,15 @@ def import_command(
         reports = core.import_sources(sources, progress=advance, sync=False)
     with progress_bar("indexing") as advance:
         core.keyword.sync(core.store, progress=advance)
-    with progress_bar("embedding") as advance:
-        core.sync_vectors(progress=advance)
+    if embed:
+        with progress_bar("embedding", total=core.papers_to_embed() or None) as advance:
+            core.sync_vectors(progress=advance)
     print_reports(reports)
+    if missing := core.papers_to_embed():
+        console.print(
+            f"{missing:,} papers await embedding for semantic search (keyword search finds them now): "
+            "run paperfeed embed, or leave it to paperfeed serve, which embeds in the background"
+        )
 
 
 def register(app: typer.Typer) -> None:

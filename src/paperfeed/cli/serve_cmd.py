@@ -12,6 +12,7 @@ from paperfeed.cli.common import console, console_err, open_core
 
 if TYPE_CHECKING:
     from paperfeed.core import PaperFeed
+    from paperfeed.search.embed_worker import EmbedWorker
 
 
 def serve_command(
@@ -40,6 +41,13 @@ def serve_command(
         str | None,
         typer.Option(
             help='Proxy addresses whose X-Forwarded-* headers count (default: 127.0.0.1; "*": any).'
+        ),
+    ] = None,
+    embed: Annotated[
+        bool | None,
+        typer.Option(
+            help="Embed papers that have no vector yet in the background while serving "
+            "(default: on; PAPERFEED_EMBED_WORKER=0 turns it off)."
         ),
     ] = None,
 ) -> None:
@@ -73,6 +81,7 @@ def serve_command(
         from paperfeed.ingest.sync import SyncScheduler
 
         syncer = SyncScheduler(core).start()
+    embedder = start_embed_worker(core) if (settings.embed_worker if embed is None else embed) else None
     try:
         if workers == 1:
             # workers=1 spelled out: uvicorn would otherwise take $WEB_CONCURRENCY.
@@ -87,6 +96,24 @@ def serve_command(
             scheduler.stop()
         if syncer is not None:
             syncer.stop()
+        if embedder is not None:
+            embedder.stop(timeout=120)  # ends after the batch in flight
+
+
+def start_embed_worker(core: PaperFeed) -> EmbedWorker:
+    """Embed what has no vector yet while serving; say so when that is a long job."""
+    from paperfeed.search.embed_worker import EmbedWorker
+
+    missing = core.papers_to_embed()
+    if missing:
+        console.print(
+            f"{missing:,} papers have no embedding yet: they are embedded in the background "
+            "(semantic search covers the rest meanwhile)",
+            style="yellow",
+        )
+    return EmbedWorker(
+        core.store, core.vectors, lambda: core.embedder, lambda: core.keyword.doc_count(fresh=False)
+    ).start()
 
 
 def run_workers(core: PaperFeed, *, host: str, port: int, workers: int) -> None:

@@ -170,8 +170,9 @@ class KeywordIndex:
         parsed = parse_user_query(word)
         return not parsed.is_empty and self.search(parsed, SearchFilters(), limit=1).total > 0
 
-    def doc_count(self) -> int:
-        self._maybe_reload(force=True)
+    def doc_count(self, *, fresh: bool = True) -> int:
+        """Papers in the index; `fresh=False` accepts the view of up to a second ago (cheaper)."""
+        self._maybe_reload(force=fresh)
         return self.index.searcher().num_docs
 
     # --- searching ---------------------------------------------------------------------------

@@ -79,6 +79,7 @@ class Ranking:
 
 class Ranker(Protocol):
     name: str
+    uses_vectors: bool  # answers from embeddings, so only from the papers embedded so far
 
     def rank(self, query: Query, filters: SearchFilters, *, limit: int, offset: int = 0) -> Ranking:
         """The papers ranked `offset` to `offset + limit` for `query` among those `filters` allow."""
@@ -87,6 +88,7 @@ class Ranker(Protocol):
 
 class KeywordRanker:
     name = "keyword"
+    uses_vectors = False
 
     def __init__(self, index: KeywordIndex) -> None:
         self.index = index
@@ -98,6 +100,7 @@ class KeywordRanker:
 
 class SemanticRanker:
     name = "semantic"
+    uses_vectors = True
 
     def __init__(
         self,
@@ -161,6 +164,7 @@ class SemanticRanker:
 
 class HybridRanker:
     name = "hybrid"
+    uses_vectors = True
 
     def __init__(
         self,
@@ -200,6 +204,7 @@ class RelatedRanker:
     from 0.294 (neighbours alone) to 0.327 with the title at weight 0.2 (eval/README.md)."""
 
     name = "related"
+    uses_vectors = True
     fusion = Fusion(short_weight=0.8, long_weight=0.8)  # the semantic share, for any title length
     duplicate_similarity = 0.985  # nearer than this is the same paper under another record
 

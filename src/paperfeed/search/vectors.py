@@ -47,7 +47,19 @@ EXPANSION_SEARCH = 512  # candidates kept while searching: recall@10 0.82 at 128
 EMBED_BATCH = 256  # papers embedded and stored per step (and per progress tick)
 SYNC_OVERLAP = dt.timedelta(minutes=2)  # as in the keyword index: late-committing transactions
 RELOAD_EVERY_S = 1.0
+# A long embedding run saves the index this often, so searches see its progress and a killed run
+# resumes from there; a save of 1M f16 vectors takes about a second.
+CHECKPOINT_EVERY_S = 60.0
 TEXT_COLUMNS = ("title", "abstract")  # all the sync reads of a paper, besides id and hidden
+
+
+class IndexBusy(RuntimeError):
+    """Another run is updating the vector index."""
+
+
+def _add(index: Index, vectors: dict[int, np.ndarray]) -> None:
+    keys = list(vectors)
+    index.add(np.asarray(keys, dtype=np.uint64), np.stack([vectors[k] for k in keys]))
 
 
 def text_hash(paper: Paper | sa.Row) -> str:
@@ -61,7 +73,9 @@ class VectorIndex:
         self._index: Index | None = None
         self._generation: int | None = None
         self._last_check = 0.0
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # guards the mapped index searches read
+        # Writers take their own lock: searches must not wait for an embedding run of hours.
+        self._write_lock = threading.Lock()
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -77,15 +91,23 @@ class VectorIndex:
         tmp.replace(self.path / STATE_FILE)
 
     @contextlib.contextmanager
-    def _writing(self) -> Iterator[None]:
+    def _writing(self, *, wait: bool = True) -> Iterator[None]:
         """One writer at a time, across processes (an import while the web server syncs)."""
         self.path.mkdir(parents=True, exist_ok=True)
-        with self._lock, open(self.path / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        if not self._write_lock.acquire(blocking=wait):
+            raise IndexBusy("the vector index is being updated by another run")
+        try:
+            with open(self.path / ".lock", "w") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+                except BlockingIOError:
+                    raise IndexBusy("the vector index is being updated by another process") from None
+                try:
+                    yield
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+        finally:
+            self._write_lock.release()
 
     @staticmethod
     def _new_index(dim: int) -> Index:
@@ -132,9 +154,17 @@ class VectorIndex:
         *,
         progress: Callable[[int], None] | None = None,
         rebuild: bool = False,
+        checkpoint_every: float = CHECKPOINT_EVERY_S,
+        stop: threading.Event | None = None,
+        wait: bool = True,
     ) -> int:
-        """Bring the index up to date with the store; returns how many papers were embedded."""
-        with self._writing():
+        """Bring the index up to date with the store; returns how many papers were embedded.
+
+        A long run saves the index every `checkpoint_every` seconds, so searches see its progress
+        and a killed run resumes where it stopped: vectors are stored batch by batch, and the next
+        run reuses every stored one. `stop` ends the run early at the next batch (after a save).
+        With `wait=False` a run already in progress elsewhere raises IndexBusy instead of waiting."""
+        with self._writing(wait=wait):
             state = self._state()
             instance = store.instance_id()
             fresh = rebuild or not (
@@ -146,27 +176,52 @@ class VectorIndex:
             index = None if fresh else self._load(state, writable=True)
             if index is None:
                 fresh, index = True, self._new_index(embedder.dim)
-            since = None if fresh else _parse_time(state.get("watermark"))
+            # The watermark moves only when a run completes: a checkpoint keeps the previous one,
+            # so the run after an interruption looks at every paper the interrupted run had to.
+            watermark = None if fresh else state.get("watermark")
+            since = _parse_time(watermark)
             sync_started = dt.datetime.now(dt.UTC)
+            generation = int(state.get("generation", 0))
+            last_save = time.monotonic()
+
+            def save(new_watermark: str | None, *, index_changed: bool = True) -> None:
+                nonlocal generation, last_save
+                if index_changed:  # else only the watermark moves, and readers keep their map
+                    self._save(index)
+                    generation += 1
+                self._write_state(
+                    {
+                        "schema": SCHEMA_VERSION,
+                        "instance": instance,
+                        "model": embedder.key,
+                        "dim": embedder.dim,
+                        "watermark": new_watermark,
+                        "generation": generation,
+                        "count": len(index),
+                    }
+                )
+                last_save = time.monotonic()
+
+            def after_batch() -> bool:
+                """Save when a checkpoint is due; True when the run should stop."""
+                stopping = stop is not None and stop.is_set()
+                if stopping or time.monotonic() - last_save >= checkpoint_every:
+                    save(watermark)
+                return stopping
+
             embedded = 0
             changed = store.papers.changed_since(
                 since - SYNC_OVERLAP if since else None, columns=TEXT_COLUMNS
             )
+            stopped = touched = False
             for chunk in changed:
-                embedded += self._apply(index, chunk, store, embedder, progress)
-            self._save(index)
-            generation = int(state.get("generation", 0)) + 1
-            self._write_state(
-                {
-                    "schema": SCHEMA_VERSION,
-                    "instance": instance,
-                    "model": embedder.key,
-                    "dim": embedder.dim,
-                    "watermark": sync_started.isoformat(),
-                    "generation": generation,
-                    "count": len(index),
-                }
-            )
+                touched = True
+                done, stopped = self._apply(index, chunk, store, embedder, progress, after_batch)
+                embedded += done
+                if stopped:
+                    break
+            if not stopped:
+                save(sync_started.isoformat(), index_changed=touched or fresh)
             self._index = None  # searches map the saved file instead of keeping this copy in memory
             if embedded:
                 log.info("embedded %d papers with %s", embedded, embedder.key)
@@ -179,8 +234,10 @@ class VectorIndex:
         store: Store,
         embedder: Embedder,
         progress: Callable[[int], None] | None,
-    ) -> int:
-        """Index one chunk of changed papers: reuse stored vectors, embed the rest, drop hidden."""
+        after_batch: Callable[[], bool],
+    ) -> tuple[int, bool]:
+        """Index one chunk of changed papers: reuse stored vectors, embed the rest, drop hidden.
+        Returns how many were embedded, and whether `after_batch` asked to stop."""
         hashes = {p.id: text_hash(p) for p in papers if not p.hidden}
         stored = store.embeddings.get_many(list(hashes), embedder.key)
         ids = np.array([p.id for p in papers], dtype=np.uint64)
@@ -190,7 +247,7 @@ class VectorIndex:
             else np.zeros(len(ids), bool)
         )
         # A paper keeps its place when it is visible, indexed, and its stored vector is current.
-        vectors: dict[int, np.ndarray] = {}
+        reused: dict[int, np.ndarray] = {}
         to_embed: list[Paper | sa.Row] = []
         stale: list[int] = []
         for paper, is_present in zip(papers, present, strict=True):
@@ -201,29 +258,38 @@ class VectorIndex:
             have = stored.get(paper.id)
             if have is not None and have[0] == hashes[paper.id]:
                 if not is_present:
-                    vectors[paper.id] = have[1]
+                    reused[paper.id] = have[1]
                 continue
             to_embed.append(paper)
             if is_present:
                 stale.append(paper.id)
         if stale:
             index.remove(np.array(stale, dtype=np.uint64))
+        if reused:
+            _add(index, reused)
         skipped = len(papers) - len(to_embed)
         if progress and skipped:
             progress(skipped)
+        embedded = 0
         for start in range(0, len(to_embed), EMBED_BATCH):
             batch = to_embed[start : start + EMBED_BATCH]
             matrix = embedder.embed([paper_text(p.title, p.abstract) for p in batch])
             store.embeddings.put_many(
                 embedder.key, [(p.id, hashes[p.id], matrix[i]) for i, p in enumerate(batch)]
             )
-            vectors.update((p.id, matrix[i]) for i, p in enumerate(batch))
+            _add(index, {p.id: matrix[i] for i, p in enumerate(batch)})
+            embedded += len(batch)
             if progress:
                 progress(len(batch))
-        if vectors:
-            keys = list(vectors)
-            index.add(np.asarray(keys, dtype=np.uint64), np.stack([vectors[k] for k in keys]))
-        return len(to_embed)
+            if after_batch():
+                return embedded, True
+        return embedded, False
+
+    def coverage(self, visible_papers: int) -> float:
+        """The share of `visible_papers` this index holds a vector for (1.0 for an empty store)."""
+        if visible_papers <= 0:
+            return 1.0
+        return min(1.0, len(self) / visible_papers)
 
     def build(self, chunks: Iterable[tuple[Sequence[int], np.ndarray]], *, model: str = "external") -> int:
         """Replace the index with the given (ids, vectors) chunks, bypassing the store: for

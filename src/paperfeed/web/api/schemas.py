@@ -59,6 +59,11 @@ class ResultPageOut(_FromDomain):
     suggestion: str | None = Field(
         default=None, description='A search\'s query with misspelt words corrected ("did you mean").'
     )
+    coverage: float | None = Field(
+        default=None,
+        description="Semantic and hybrid rankings: the share of searchable papers embedded so far "
+        "(below 1 while embedding runs; the rest are found by keywords only). None for keyword.",
+    )
 
 
 class DayOut(_FromDomain):
