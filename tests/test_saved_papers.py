@@ -53,3 +53,16 @@ def test_saving_without_a_csrf_token_is_refused(saved_core):
     visitor = Visitor(saved_core).log_in_as(make_user(saved_core, "ada"))
     refused = visitor.client.post("/papers/2401.00001/save", data={"saved": "1"})
     assert refused.status_code == 403
+
+
+def test_saved_papers_have_one_page_the_default_collection_with_its_feed_and_exports(saved_core):
+    user = make_user(saved_core, "ada")
+    visitor = Visitor(saved_core).log_in_as(user)
+    visitor.post("/papers/2401.00001/save", {"saved": "1"})
+    default = saved_core.library.default(user)
+
+    answer = visitor.get("/saved", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == f"/collections/{default.id}"
+    page = visitor.get("/saved").text
+    assert "Sparse Attention at Scale" in page and "RSS feed" in page and "export.bib" in page
+    assert Visitor(saved_core).get("/saved", follow_redirects=False).headers["location"].startswith("/login")

@@ -616,13 +616,6 @@ class PaperFeed:
             self.library.remove(user, default.id, paper)
         return saved
 
-    def saved_papers(self, user: User, *, limit: int = 200) -> list[Paper]:
-        """The papers of the user's default collection ("Saved"), most recently saved first
-        (hidden ones left out)."""
-        ids = self.store.collections.paper_ids(self.library.default(user).id, limit=limit)
-        by_id = {paper.id: paper for paper in self.store.papers.get_many(ids)}
-        return [by_id[paper_id] for paper_id in ids if paper_id in by_id]
-
     def is_saved(self, user: User | None, paper: Paper) -> bool:
         """Whether the paper is in the user's default collection."""
         if user is None:

@@ -115,9 +115,10 @@ def save(ref: str, request: Request, core: CoreDep, saved: Annotated[str, Form()
 
 
 @router.get("/saved")
-def saved_page(request: Request, core: CoreDep, templates: TemplatesDep) -> HTMLResponse:
-    papers = core.saved_papers(require_user(request))
-    return _render(request, templates, "saved.html", {"papers": papers, "nav": "account"})
+def saved_page(request: Request, core: CoreDep) -> Response:
+    """Saved papers are the default collection: one page for them, with its feed and exports."""
+    default = core.library.default(require_user(request))
+    return RedirectResponse(f"/collections/{default.id}", status_code=303)
 
 
 # --- comments -----------------------------------------------------------------------------------
