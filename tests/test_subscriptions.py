@@ -12,7 +12,12 @@ from urllib.parse import urlsplit
 import pytest
 from typer.testing import CliRunner
 
-from community_helpers import Visitor, assert_ids_unique_and_fields_labelled, cheap_password_hashing, make_user
+from community_helpers import (
+    Visitor,
+    assert_ids_unique_and_fields_labelled,
+    cheap_password_hashing,
+    make_user,
+)
 from helpers import add_papers, all_at_once, paper
 from paperfeed.cli import app as cli_app
 from paperfeed.config import Settings

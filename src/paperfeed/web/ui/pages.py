@@ -251,6 +251,13 @@ class SearchForm:
     def has_filters(self) -> bool:
         return bool(self.author or self.category or self.date_from or self.date_to or self.has_code)
 
+    @property
+    def options_chosen(self) -> int:
+        """How many of the filters, the mode and the order differ from their defaults: the
+        filters' fold on a phone opens when any does, and its summary counts them."""
+        chosen = (self.author, self.category, self.date_from, self.date_to, self.has_code)
+        return sum(map(bool, chosen)) + (self.mode != SearchRequest().mode) + (self.sort != "relevance")
+
     def to_request(self) -> SearchRequest:
         return SearchRequest(
             query=self.q,
