@@ -144,21 +144,10 @@ def update(core: PaperFeed, subscription: Subscription, spec: SubscriptionSpec) 
 def delete_saved_search(core: PaperFeed, subscription: Subscription, position: int) -> Subscription:
     """The subscription without its saved search at `position` (counted from 0); InvalidInput when
     there is no such search or nothing would be left for the digest."""
-    searches = list(subscription.saved_searches)
-    if not 0 <= position < len(searches):
+    spec = subscription.spec()
+    if not 0 <= position < len(spec.saved_searches):
         raise InvalidInput("that saved search is already gone; reload the page")
-    del searches[position]
-    spec = SubscriptionSpec(
-        email=subscription.email,
-        frequency=subscription.frequency,
-        weekday=subscription.weekday,
-        hour=subscription.hour,
-        timezone=subscription.timezone,
-        include_trending=subscription.include_trending,
-        top_n=subscription.top_n,
-        saved_searches=searches,
-        include_recommendations=subscription.include_recommendations,
-    )
+    del spec.saved_searches[position]
     return update(core, subscription, spec)
 
 

@@ -179,6 +179,20 @@ class Subscription:
     def active(self) -> bool:
         return self.confirmed_at is not None and self.unsubscribed_at is None
 
+    def spec(self) -> SubscriptionSpec:
+        """What this subscription holds, as a spec to change and store again."""
+        return SubscriptionSpec(
+            email=self.email,
+            frequency=self.frequency,
+            weekday=self.weekday,
+            hour=self.hour,
+            timezone=self.timezone,
+            include_trending=self.include_trending,
+            top_n=self.top_n,
+            saved_searches=list(self.saved_searches),
+            include_recommendations=self.include_recommendations,
+        )
+
 
 @dataclass(slots=True)
 class SubscriptionSpec:
