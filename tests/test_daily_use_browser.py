@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from conftest import TEST_EMBEDDER
@@ -263,9 +264,11 @@ def test_the_time_zone_starts_at_the_browsers_and_stays_a_plain_field_without_sc
 
 
 def test_key_pages_use_each_id_once_and_label_every_field(server: str, browser: object) -> None:
+    found = httpx.get(server + "/api/search", params={"q": "diffusion", "mode": "keyword"}, timeout=30).json()
+    paper = f"/papers/{found['items'][0]['paper']['url_id']}"
     page = _page(browser, DESKTOP)
     _log_in(page, server, "reader")
-    for path in KEY_PAGES:
+    for path in [*KEY_PAGES, paper]:
         page.goto(server + path)
         problems = page.evaluate(FORM_PROBLEMS_JS)
         assert problems == {"twice": [], "unlabelled": []}, path

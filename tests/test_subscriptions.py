@@ -469,7 +469,8 @@ def test_a_saved_search_without_a_name_or_mode_is_named_by_its_query_and_searche
         {"email": "ada@example.org", "timezone": "UTC", "search_q": "  protein design ", "search_name": " "},
     )
 
-    [subscription] = core.store.subscriptions.of_user(None) or [core.store.subscriptions.get(1)]
+    visitor.get(link_in(mailbox.messages[0], "/subscriptions/confirm"))
+    [subscription] = core.store.subscriptions.active()
     [search] = subscription.saved_searches
     assert (search.name, search.query, search.mode) == ("protein design", "protein design", "hybrid")
 
