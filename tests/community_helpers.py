@@ -113,6 +113,51 @@ class _Markup(HTMLParser):
         self.tags.append((tag, dict(attrs)))
 
 
+class _Fields(HTMLParser):
+    """The ids of a page, its form fields and the labels around them or pointing at them."""
+
+    UNLABELLED_TYPES = {"hidden", "submit", "button", "reset", "image"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.ids: list[str] = []
+        self.label_targets: set[str] = set()
+        self.fields: list[tuple[str, dict[str, str | None], bool]] = []  # (tag, attributes, wrapped)
+        self._open_labels = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if attributes.get("id"):
+            self.ids.append(attributes["id"] or "")
+        if tag == "label":
+            self._open_labels += 1
+            if attributes.get("for"):
+                self.label_targets.add(attributes["for"] or "")
+        elif tag in {"select", "textarea"} or (
+            tag == "input" and (attributes.get("type") or "text") not in self.UNLABELLED_TYPES
+        ):
+            self.fields.append((tag, attributes, self._open_labels > 0))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label" and self._open_labels:
+            self._open_labels -= 1
+
+
+def assert_ids_unique_and_fields_labelled(page: str) -> None:
+    """No id is used twice, and every form field has a `<label>`: around it or naming its id."""
+    parser = _Fields()
+    parser.feed(page)
+    parser.close()
+    twice = sorted({name for name in parser.ids if parser.ids.count(name) > 1})
+    assert not twice, f"ids used more than once: {twice}"
+    unlabelled = [
+        (tag, attributes.get("name"))
+        for tag, attributes, wrapped in parser.fields
+        if not wrapped and attributes.get("id") not in parser.label_targets
+    ]
+    assert not unlabelled, f"fields without a label: {unlabelled}"
+
+
 def assert_inert(page: str) -> None:
     """The page runs no script but htmx and the math typesetter, has no event-handler attribute
     and no javascript: URL."""

@@ -9,6 +9,7 @@ with a recorded response.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import http.server
 import os
@@ -132,18 +133,25 @@ def server(tmp_path_factory: pytest.TempPathFactory, arxiv_stub: str) -> Iterato
         yield base
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
+@contextlib.contextmanager
+def launched_chromium() -> Iterator[object]:
+    """Debian's Chromium under Playwright, with the screenshots folder there to write into."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing; install Debian's chromium (scripts/test does)", pytrace=False)
     from playwright.sync_api import sync_playwright
 
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
-    SCREENSHOTS.mkdir(parents=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)  # this module's run starts the screenshots afresh
+    with launched_chromium() as browser:
+        yield browser
 
 
 class Tab:

@@ -80,7 +80,9 @@ def subscribe(
 ) -> Subscription:
     choices.setdefault("hour", 0)
     choices.setdefault("include_trending", False)
-    choices.setdefault("saved_searches", [SavedSearch("diffusion")])
+    # Keyword searches: their matches are exactly the papers with the words (the semantic and
+    # hybrid modes always bring the nearest papers).
+    choices.setdefault("saved_searches", [SavedSearch("diffusion", "keyword")])
     return core.store.subscriptions.create(
         SubscriptionSpec(email=email, **choices), user_id=user_id, confirmed_at=confirmed_at
     )
@@ -136,7 +138,7 @@ def test_html_digest_escapes_paper_text(core: PaperFeed, mailbox: Mailbox) -> No
 def test_a_digest_with_nothing_new_is_not_mailed_but_recorded(
     papers_core: PaperFeed, mailbox: Mailbox
 ) -> None:
-    sub = subscribe(papers_core, "quiet@example.org", saved_searches=[SavedSearch("topology")])
+    sub = subscribe(papers_core, "quiet@example.org", saved_searches=[SavedSearch("topology", "keyword")])
 
     report = run_due(papers_core, NOW)
 
@@ -152,8 +154,8 @@ def test_saved_searches_keep_their_filters_and_each_gets_a_section(
         papers_core,
         "filters@example.org",
         saved_searches=[
-            SavedSearch("diffusion", filters=SearchFilters(category="cs.CV")),
-            SavedSearch('"language models"'),
+            SavedSearch("diffusion", "keyword", filters=SearchFilters(category="cs.CV")),
+            SavedSearch('"language models"', "keyword"),
         ],
     )
 
@@ -163,8 +165,21 @@ def test_saved_searches_keep_their_filters_and_each_gets_a_section(
     assert "Faster Diffusion Sampling" in text
     assert "Protein Design" not in text  # not in cs.CV
     assert "Small Language Models Can Reason" in text
-    assert "New for “diffusion” in cs.CV" in text
-    assert 'New for “"language models"”' in text
+    assert "New for “diffusion” (keyword) in cs.CV" in text
+    assert 'New for “"language models"” (keyword)' in text
+
+
+def test_a_named_saved_search_titles_its_section_and_links_to_the_search_with_its_mode(
+    papers_core: PaperFeed, mailbox: Mailbox
+) -> None:
+    named = SavedSearch("diffusion", "keyword", filters=SearchFilters(category="cs.CV"), name="Fast samplers")
+    subscribe(papers_core, "named@example.org", saved_searches=[named])
+
+    run_due(papers_core, NOW)
+
+    text = mailbox.digests_to("named@example.org")[0].get_body(("plain",)).get_content()
+    assert "New for Fast samplers" in text
+    assert "/search?q=diffusion&mode=keyword&category=cs.CV&sort=newest" in text
 
 
 def test_the_next_digest_holds_only_papers_first_seen_since_the_previous_one(

@@ -16,7 +16,7 @@ from conftest import TEST_EMBEDDER
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from serving import serving
-from test_browser import CHROMIUM, CHROMIUM_ARGS, DEMO_DIR, SCREENSHOTS
+from test_browser import DEMO_DIR, SCREENSHOTS, launched_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -40,15 +40,8 @@ def map_server(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> It
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing; install Debian's chromium (scripts/test does)", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launched_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -12,7 +12,12 @@ from urllib.parse import urlsplit
 import pytest
 from typer.testing import CliRunner
 
-from community_helpers import Visitor, cheap_password_hashing, make_user
+from community_helpers import (
+    Visitor,
+    assert_ids_unique_and_fields_labelled,
+    cheap_password_hashing,
+    make_user,
+)
 from helpers import add_papers, all_at_once, paper
 from paperfeed.cli import app as cli_app
 from paperfeed.config import Settings
@@ -441,3 +446,157 @@ def test_unsubscribing_on_the_settings_page_asks_first(
         r'<button type="submit" name="action" value="unsubscribe"',
         page,
     )
+
+
+# --- saved searches: names, the default mode, running and deleting them -------------------------
+
+
+def _subscribed_reader(core: PaperFeed, visitor: Visitor, mailbox: Mailbox, **form: str):
+    """A logged-in reader with a confirmed subscription made through the form."""
+    user = make_user(core, "reader")
+    visitor.log_in_as(user)
+    visitor.post("/subscribe", {"email": "reader@example.org", "timezone": "UTC", **form})
+    visitor.get(link_in(mailbox.messages[-1], "/subscriptions/confirm"))
+    [subscription] = core.store.subscriptions.of_user(user.id)
+    return subscription
+
+
+def test_a_saved_search_without_a_name_or_mode_is_named_by_its_query_and_searches_hybrid(
+    core: PaperFeed, visitor: Visitor, mailbox: Mailbox
+) -> None:
+    visitor.post(
+        "/subscribe",
+        {"email": "ada@example.org", "timezone": "UTC", "search_q": "  protein design ", "search_name": " "},
+    )
+
+    visitor.get(link_in(mailbox.messages[0], "/subscriptions/confirm"))
+    [subscription] = core.store.subscriptions.active()
+    [search] = subscription.saved_searches
+    assert (search.name, search.query, search.mode) == ("protein design", "protein design", "hybrid")
+
+
+def test_a_saved_search_keeps_the_name_it_was_given(
+    core: PaperFeed, visitor: Visitor, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cheap_password_hashing(monkeypatch)
+    subscription = _subscribed_reader(
+        core, visitor, mailbox, search_name="Protein folding", search_q="protein", search_mode="semantic"
+    )
+
+    [search] = subscription.saved_searches
+    assert (search.name, search.query, search.mode) == ("Protein folding", "protein", "semantic")
+    answer = visitor.api(
+        "POST",
+        "/api/subscriptions",
+        {"email": "api@example.org", "saved_searches": [{"name": "Sampling", "query": "diffusion"}]},
+    )
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["saved_searches"][0] | {"filters": None} == {
+        "name": "Sampling",
+        "query": "diffusion",
+        "mode": "hybrid",
+        "filters": None,
+    }
+    too_long = visitor.post(
+        "/subscribe", {"email": "long@example.org", "timezone": "UTC", "search_q": "x", "search_name": "n" * 101}
+    )
+    assert too_long.status_code == 400 and "names are at most 100 characters" in too_long.text
+
+
+def test_the_subscribe_form_starts_in_the_sites_default_search_mode(visitor: Visitor) -> None:
+    plain = visitor.get("/subscribe").text
+    assert '<option value="hybrid" selected>Hybrid</option>' in plain
+    from_a_search = visitor.get("/subscribe", params={"q": "graphs", "mode": "keyword"}).text
+    assert '<option value="keyword" selected>Keyword</option>' in from_a_search
+    assert '<option value="hybrid" selected>' in visitor.get("/subscribe", params={"mode": "nonsense"}).text
+
+
+def test_a_named_saved_search_is_listed_with_its_name_a_link_that_runs_it_and_a_delete_button(
+    core: PaperFeed, visitor: Visitor, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cheap_password_hashing(monkeypatch)
+    subscription = _subscribed_reader(
+        core,
+        visitor,
+        mailbox,
+        include_trending="1",
+        search_name="Protein <b>folding</b>",
+        search_q="protein",
+        search_mode="keyword",
+        search_category="q-bio",
+    )
+
+    page = visitor.get("/settings/subscriptions").text
+    assert "<legend>Protein &lt;b&gt;folding&lt;/b&gt;</legend>" in page
+    assert 'href="/search?q=protein&amp;mode=keyword&amp;category=q-bio">Run this search</a>' in page
+    delete = f"/settings/subscriptions/{subscription.id}/searches/0/delete"
+    form_id = f"sub-{subscription.id}-delete-search-0"
+    assert f'<form id="{form_id}" action="{delete}" method="post">' in page
+    assert f'form="{form_id}">Delete' in page
+    ran = visitor.get("/search?q=protein&mode=keyword&category=q-bio").text
+    assert 'value="protein"' in ran and '<option value="keyword" selected>' in ran and 'value="q-bio"' in ran
+
+    deleted = visitor.post(delete, follow_redirects=False)
+    assert deleted.status_code == 303
+    assert deleted.headers["location"] == "/settings/subscriptions?saved=search-deleted"
+    assert core.store.subscriptions.get(subscription.id).saved_searches == []
+    assert "The saved search was deleted." in visitor.get(deleted.headers["location"]).text
+    again = visitor.post(delete, follow_redirects=False)
+    assert "already+gone" in again.headers["location"]
+
+
+def test_deleting_the_only_thing_a_digest_holds_is_refused(
+    core: PaperFeed, visitor: Visitor, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cheap_password_hashing(monkeypatch)
+    subscription = _subscribed_reader(core, visitor, mailbox, search_q="protein")
+
+    answer = visitor.post(f"/settings/subscriptions/{subscription.id}/searches/0/delete", follow_redirects=False)
+
+    assert "choose+something+for+the+digest" in answer.headers["location"]
+    assert [s.query for s in core.store.subscriptions.get(subscription.id).saved_searches] == ["protein"]
+
+
+def test_only_the_owner_deletes_a_saved_search_and_only_with_the_csrf_token(
+    core: PaperFeed, visitor: Visitor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cheap_password_hashing(monkeypatch)
+    owner = make_user(core, "owner")
+    spec = SubscriptionSpec(email="owner@example.org", saved_searches=[SavedSearch("diffusion")])
+    theirs = core.store.subscriptions.create(spec, user_id=owner.id)
+    delete = f"/settings/subscriptions/{theirs.id}/searches/0/delete"
+
+    assert visitor.post(delete, follow_redirects=False).status_code == 303  # to the log-in page
+    visitor.log_in_as(make_user(core, "intruder"))
+    assert visitor.post(delete).status_code == 404
+    visitor.log_in_as(owner)
+    assert visitor.client.post(delete).status_code == 403  # no token
+    assert len(core.store.subscriptions.get(theirs.id).saved_searches) == 1
+
+
+def test_the_subscription_pages_use_each_id_once_and_label_every_field(
+    core: PaperFeed, visitor: Visitor, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cheap_password_hashing(monkeypatch)
+    user = make_user(core, "reader")
+    for email in ("one@example.org", "two@example.org"):
+        spec = SubscriptionSpec(email=email, saved_searches=[SavedSearch("a"), SavedSearch("b")])
+        core.store.subscriptions.create(spec, user_id=user.id)
+    assert_ids_unique_and_fields_labelled(visitor.get("/subscribe").text)
+    visitor.log_in_as(user)
+    page = visitor.get("/settings/subscriptions").text
+    assert page.count('list="time-zones"') == 3 and page.count('id="time-zones"') == 1
+    assert_ids_unique_and_fields_labelled(page)
+    assert_ids_unique_and_fields_labelled(visitor.get("/subscribe").text)
+
+
+def test_only_a_time_zone_nobody_chose_is_offered_for_the_browser_to_fill_in(
+    core: PaperFeed, visitor: Visitor, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cheap_password_hashing(monkeypatch)
+    _subscribed_reader(core, visitor, mailbox, search_q="protein")
+
+    page = visitor.get("/settings/subscriptions").text
+    assert page.count("data-guess-timezone") == 1  # the new subscription's, not the saved one's
+    refused = visitor.post("/subscribe", {"email": "x", "timezone": "Asia/Tokyo"}).text
+    assert 'value="Asia/Tokyo"' in refused and "data-guess-timezone" not in refused

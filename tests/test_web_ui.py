@@ -164,6 +164,24 @@ def test_search_can_sort_by_newest(web):
 
 
 @pytest.mark.parametrize(
+    ("params", "summary"),
+    [
+        ({"q": "diffusion"}, None),
+        ({"q": "diffusion", "mode": "hybrid", "sort": "relevance"}, None),  # the defaults, spelt out
+        ({"q": "diffusion", "category": "cs.LG"}, "Filters (1)"),
+        ({"author": "Ada", "from": "2019-01-01", "has_code": "1"}, "Filters (3)"),
+        ({"q": "diffusion", "mode": "keyword", "sort": "newest"}, "Filters (2)"),
+        ({"q": "diffusion", "has_code": "maybe"}, None),  # ignored, so not chosen
+    ],
+)
+def test_the_search_filters_fold_is_open_when_something_is_chosen_and_counts_it(web, params, summary):
+    page = web.get("/search", params=params).text
+    fold = re.search(r'<details class="filters-fold"( open)?>\s*<summary class="filters-toggle">([^<]*)</summary>', page)
+    assert fold, "the filters sit in a fold"
+    assert (fold.group(1) is not None, fold.group(2)) == (summary is not None, summary or "Filters")
+
+
+@pytest.mark.parametrize(
     ("params", "notice"),
     [
         ({"from": "last week"}, "Ignored the from date"),

@@ -156,6 +156,8 @@ class ImportReport:
 
 SortOrder = Literal["relevance", "newest"]
 SearchMode = Literal["keyword", "semantic", "hybrid"]
+# What a search runs as when nobody chose: keyword matches and meaning, fused.
+DEFAULT_SEARCH_MODE: SearchMode = "hybrid"
 
 
 @dataclass(slots=True)
@@ -179,7 +181,7 @@ class SearchRequest:
     sort: SortOrder = "relevance"
     page: int = 1
     per_page: int = 20
-    mode: SearchMode = "hybrid"
+    mode: SearchMode = DEFAULT_SEARCH_MODE
 
     @property
     def offset(self) -> int:

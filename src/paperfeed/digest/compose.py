@@ -222,7 +222,7 @@ class Composer:
                 digest.sections.append(DigestSection("topic", f"New in {topic.label}", items, more_url=more))
         for search in subscription.saved_searches:
             answer = self.saved_search(search, window_from=window_from)
-            title = f"New for {search.describe()}"
+            title = f"New for {search.label}"
             more = self._search_url(search)
             if isinstance(answer, PaperfeedError):
                 digest.sections.append(DigestSection("search", title, [], more_url=more, note=str(answer)))
@@ -237,16 +237,8 @@ class Composer:
         return digest
 
     def _search_url(self, search: SavedSearch) -> str:
-        f = search.filters
-        params = {
-            "q": search.query,
-            "mode": "" if search.mode == "keyword" else search.mode,
-            "author": f.author or "",
-            "category": f.category or "",
-            "has_code": {True: "1", False: "0"}.get(f.has_code, "") if f.has_code is not None else "",
-            "sort": "newest",
-        }
-        return f"{self.links.base_url}/search?{urlencode({k: v for k, v in params.items() if v})}"
+        params = search.search_params() | {"sort": "newest"}
+        return f"{self.links.base_url}/search?{urlencode(params)}"
 
     def item_block(self, item: RankedPaper, fmt: str) -> str:
         key = (item.paper.id, item.reason, fmt)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 MAX_TOP_N = 50
 MAX_SAVED_SEARCHES = 10
 MAX_QUERY_LENGTH = 500
+MAX_NAME_LENGTH = 100
 # Confirmation mails are sent on anyone's request, so they are limited three ways: one address is
 # sent at most one per cool-down, one client may have a few sent per hour, and the whole server a
 # few hundred a day.
@@ -77,9 +78,14 @@ def validate(spec: SubscriptionSpec) -> SubscriptionSpec:
 
 
 def validate_search(search: SavedSearch) -> None:
+    """Checks a saved search, trimming its text; a search saved without a name is named by its query."""
     search.query = search.query.strip()
     if len(search.query) > MAX_QUERY_LENGTH:
         raise InvalidInput(f"saved search queries are at most {MAX_QUERY_LENGTH} characters")
+    search.name = search.name.strip()
+    if len(search.name) > MAX_NAME_LENGTH:
+        raise InvalidInput(f"saved search names are at most {MAX_NAME_LENGTH} characters")
+    search.name = search.name or search.query[:MAX_NAME_LENGTH]
     if search.mode not in SEARCH_MODES:
         raise InvalidInput(f"search mode must be one of {', '.join(SEARCH_MODES)}, not {search.mode!r}")
     f = search.filters
@@ -127,6 +133,22 @@ def subscribe(
         limiter.give_back(ticket)
         raise
     return subscription
+
+
+def update(core: PaperFeed, subscription: Subscription, spec: SubscriptionSpec) -> Subscription:
+    """Change what a subscription holds (the address stays: a new one would need confirming)."""
+    spec.email = subscription.email
+    return core.store.subscriptions.update(subscription.id, validate(spec)) or subscription
+
+
+def delete_saved_search(core: PaperFeed, subscription: Subscription, position: int) -> Subscription:
+    """The subscription without its saved search at `position` (counted from 0); InvalidInput when
+    there is no such search or nothing would be left for the digest."""
+    spec = subscription.spec()
+    if not 0 <= position < len(spec.saved_searches):
+        raise InvalidInput("that saved search is already gone; reload the page")
+    del spec.saved_searches[position]
+    return update(core, subscription, spec)
 
 
 def send_confirmation(

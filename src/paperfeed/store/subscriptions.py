@@ -16,7 +16,7 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from paperfeed.models import SearchFilters, SearchMode
+from paperfeed.models import DEFAULT_SEARCH_MODE, SearchFilters, SearchMode
 from paperfeed.store.schema import UTCDateTime, metadata
 
 Frequency = Literal["daily", "weekly"]
@@ -80,11 +80,13 @@ def new_feed_token() -> str:
 
 @dataclass(slots=True)
 class SavedSearch:
-    """A search whose new results go into the digest: any query, in any mode, with filters."""
+    """A search whose new results go into the digest: any query, in any mode, with filters, and
+    a name of the subscriber's choosing (searches saved before names existed have none)."""
 
     query: str = ""
-    mode: SearchMode = "keyword"
+    mode: SearchMode = DEFAULT_SEARCH_MODE
     filters: SearchFilters = field(default_factory=SearchFilters)
+    name: str = ""
 
     def as_dict(self) -> dict:
         f = self.filters
@@ -96,6 +98,7 @@ class SavedSearch:
             "has_code": f.has_code,
         }
         return {
+            "name": self.name,
             "query": self.query,
             "mode": self.mode,
             "filters": {k: v for k, v in filters.items() if v is not None},
@@ -105,7 +108,9 @@ class SavedSearch:
     def from_dict(cls, data: dict) -> SavedSearch:
         f = data.get("filters") or {}
         return cls(
+            name=data.get("name") or "",
             query=data.get("query") or "",
+            # Stored before the mode was recorded with every search, when keyword was the default.
             mode=data.get("mode") or "keyword",
             filters=SearchFilters(
                 date_from=dt.date.fromisoformat(f["date_from"]) if f.get("date_from") else None,
@@ -116,11 +121,16 @@ class SavedSearch:
             ),
         )
 
+    @property
+    def label(self) -> str:
+        """The name, or a description for a search without one."""
+        return self.name or self.describe()
+
     def describe(self) -> str:
         """A short human label, e.g. `"diffusion" in cs.CV with code`."""
         f = self.filters
         parts = [f"“{self.query}”" if self.query else "all papers"]
-        if self.mode != "keyword":
+        if self.mode != DEFAULT_SEARCH_MODE:
             parts.append(f"({self.mode})")
         if f.author:
             parts.append(f"by {f.author}")
@@ -131,6 +141,20 @@ class SavedSearch:
         elif f.has_code is False:
             parts.append("without code")
         return " ".join(parts)
+
+    def search_params(self) -> dict[str, str]:
+        """The search page's query parameters that run this search, the mode always spelt out."""
+        f = self.filters
+        params = {
+            "q": self.query,
+            "mode": self.mode,
+            "author": f.author or "",
+            "category": f.category or "",
+            "from": f.date_from.isoformat() if f.date_from else "",
+            "to": f.date_to.isoformat() if f.date_to else "",
+            "has_code": {True: "1", False: "0"}.get(f.has_code, ""),  # type: ignore[arg-type]
+        }
+        return {k: v for k, v in params.items() if v}
 
 
 @dataclass(slots=True)
@@ -154,6 +178,20 @@ class Subscription:
     @property
     def active(self) -> bool:
         return self.confirmed_at is not None and self.unsubscribed_at is None
+
+    def spec(self) -> SubscriptionSpec:
+        """What this subscription holds, as a spec to change and store again."""
+        return SubscriptionSpec(
+            email=self.email,
+            frequency=self.frequency,
+            weekday=self.weekday,
+            hour=self.hour,
+            timezone=self.timezone,
+            include_trending=self.include_trending,
+            top_n=self.top_n,
+            saved_searches=list(self.saved_searches),
+            include_recommendations=self.include_recommendations,
+        )
 
 
 @dataclass(slots=True)

@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field
 
 from paperfeed.digest import subscribe as subscriptions
 from paperfeed.digest.mailer import MailNotConfigured, MailUnavailable
-from paperfeed.digest.subscribe import MAX_SAVED_SEARCHES, MAX_TOP_N
+from paperfeed.digest.subscribe import MAX_NAME_LENGTH, MAX_SAVED_SEARCHES, MAX_TOP_N
 from paperfeed.errors import PaperfeedError, TooManyRequests
-from paperfeed.models import SearchFilters, SearchMode, User
+from paperfeed.models import DEFAULT_SEARCH_MODE, SearchFilters, SearchMode, User
 from paperfeed.store.subscriptions import SavedSearch, Subscription, SubscriptionSpec
 from paperfeed.web import security
 from paperfeed.web.deps import CoreDep, Day, client_address, public_base
@@ -37,8 +37,9 @@ def _status_of(exc: PaperfeedError) -> int:
 
 
 class SavedSearchIn(BaseModel):
+    name: str = Field("", max_length=MAX_NAME_LENGTH, description="Default: the query.")
     query: str = Field("", max_length=500)
-    mode: SearchMode = "keyword"
+    mode: SearchMode = DEFAULT_SEARCH_MODE
     author: str | None = None
     category: str | None = None
     has_code: bool | None = None
@@ -47,6 +48,7 @@ class SavedSearchIn(BaseModel):
 
     def to_saved(self) -> SavedSearch:
         return SavedSearch(
+            name=self.name,
             query=self.query,
             mode=self.mode,
             filters=SearchFilters(

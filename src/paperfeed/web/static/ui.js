@@ -1,5 +1,6 @@
-// Small conveniences on top of htmx: a failed in-place request says why, and comment drafts
-// survive a failed post or a log-in in between. Pages work without this script.
+// Small conveniences on top of htmx: a failed in-place request says why, comment drafts
+// survive a failed post or a log-in in between, and time-zone fields start at the browser's zone.
+// Pages work without this script.
 (function () {
   "use strict";
 
@@ -54,6 +55,21 @@
     if (!store || event.detail.xhr.status >= 400) return;
     event.detail.elt.querySelectorAll("textarea[data-draft]").forEach(function (field) {
       store.removeItem(draftKey(field));
+    });
+  });
+
+  // --- time zones: a field nobody has chosen for yet starts at the browser's zone --------------
+  function browserTimeZone() {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (error) { return ""; }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var guess = browserTimeZone();
+    if (!guess) return;
+    document.querySelectorAll("input[data-guess-timezone]").forEach(function (field) {
+      // Only names the server knows (those it suggests): anything else would be refused.
+      var known = field.list ? field.list.querySelector('option[value="' + CSS.escape(guess) + '"]') : true;
+      if (known) field.value = guess;
     });
   });
 

@@ -19,7 +19,15 @@ from starlette.templating import Jinja2Templates
 from paperfeed.core import MAX_PAGE
 from paperfeed.errors import NotFound
 from paperfeed.library import citations
-from paperfeed.models import DayPage, ResultPage, SearchFilters, SearchMode, SearchRequest, SortOrder
+from paperfeed.models import (
+    DEFAULT_SEARCH_MODE,
+    DayPage,
+    ResultPage,
+    SearchFilters,
+    SearchMode,
+    SearchRequest,
+    SortOrder,
+)
 from paperfeed.web.deps import CoreDep, TemplatesDep
 from paperfeed.web.security import current_user
 from paperfeed.web.ui.templates import short_date
@@ -250,6 +258,13 @@ class SearchForm:
     @property
     def has_filters(self) -> bool:
         return bool(self.author or self.category or self.date_from or self.date_to or self.has_code)
+
+    @property
+    def options_chosen(self) -> int:
+        """How many of the filters, the mode and the order differ from their defaults: the
+        filters' fold on a phone opens when any does, and its summary counts them."""
+        chosen = (self.author, self.category, self.date_from, self.date_to, self.has_code)
+        return sum(map(bool, chosen)) + (self.mode != DEFAULT_SEARCH_MODE) + (self.sort != "relevance")
 
     def to_request(self) -> SearchRequest:
         return SearchRequest(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, QueryParams
 
@@ -22,8 +22,8 @@ from paperfeed.digest.mailer import MailNotConfigured, MailUnavailable
 from paperfeed.digest.periods import time_zone_names
 from paperfeed.digest.subscribe import MAX_SAVED_SEARCHES, MAX_TOP_N
 from paperfeed.errors import InvalidInput, LoginRequired, NotFound, PaperfeedError, TooManyRequests
-from paperfeed.models import SearchFilters, User
-from paperfeed.store.subscriptions import SavedSearch, Subscription, SubscriptionSpec
+from paperfeed.models import DEFAULT_SEARCH_MODE, SearchFilters, User
+from paperfeed.store.subscriptions import SEARCH_MODES, SavedSearch, Subscription, SubscriptionSpec
 from paperfeed.web import security
 from paperfeed.web.deps import CoreDep, RowId, TemplatesDep, client_address, public_base
 
@@ -77,14 +77,15 @@ def _day(value: str | None, name: str) -> dt.date | None:
 
 def searches_from_form(form: FormData | QueryParams) -> list[SavedSearch]:
     """Saved searches from repeated fields (search_q, search_mode, ...), blank rows skipped;
-    a field missing from a row counts as empty."""
+    a field missing from a row counts as empty, a missing mode as the site's default."""
 
     def column(name: str) -> list[str]:
         return [str(value) for value in form.getlist(name)]
 
     queries = column("search_q")
-    modes, authors, categories, has_codes = (
-        column(name) for name in ("search_mode", "search_author", "search_category", "search_has_code")
+    names, modes, authors, categories, has_codes = (
+        column(name)
+        for name in ("search_name", "search_mode", "search_author", "search_category", "search_has_code")
     )
 
     def cell(values: list[str], row: int) -> str:
@@ -97,8 +98,9 @@ def searches_from_form(form: FormData | QueryParams) -> list[SavedSearch]:
             continue
         searches.append(
             SavedSearch(
+                name=cell(names, row),
                 query=query.strip(),
-                mode=(cell(modes, row) or "keyword"),  # type: ignore[arg-type]
+                mode=(cell(modes, row) or DEFAULT_SEARCH_MODE),  # type: ignore[arg-type]
                 filters=SearchFilters(
                     author=author or None,
                     category=category or None,
@@ -153,11 +155,10 @@ def _status_of(exc: PaperfeedError) -> int:
 def subscribe_page(request: Request, core: CoreDep, templates: TemplatesDep) -> HTMLResponse:
     """The form; a search page links here with its query and filters to pre-fill a saved search."""
     params = request.query_params
+    mode = params.get("mode", "")
     prefill = SavedSearch(
         query=params.get("q", "")[:500],
-        mode=params.get("mode", "keyword")
-        if params.get("mode") in ("keyword", "semantic", "hybrid")
-        else "keyword",  # type: ignore[arg-type]
+        mode=mode if mode in SEARCH_MODES else DEFAULT_SEARCH_MODE,  # type: ignore[arg-type]
         filters=SearchFilters(
             author=params.get("author") or None,
             category=params.get("category") or None,
@@ -262,13 +263,27 @@ async def settings_update(subscription_id: RowId, request: Request, core: CoreDe
         core.store.subscriptions.unsubscribe(subscription.id)
         return RedirectResponse("/settings/subscriptions?saved=unsubscribed", status_code=303)
     try:
-        spec = subscriptions.validate(
-            spec_from_form(form, email=subscription.email, default_hour=core.settings.digest_send_hour)
-        )
+        spec = spec_from_form(form, email=subscription.email, default_hour=core.settings.digest_send_hour)
+        subscriptions.update(core, subscription, spec)
     except InvalidInput as exc:
         return RedirectResponse(f"/settings/subscriptions?{_q(error=str(exc))}", status_code=303)
-    core.store.subscriptions.update(subscription.id, spec)
     return RedirectResponse("/settings/subscriptions?saved=updated", status_code=303)
+
+
+@router.post("/settings/subscriptions/{subscription_id}/searches/{position}/delete", include_in_schema=False)
+def saved_search_delete(
+    subscription_id: RowId,
+    position: Annotated[int, Path(ge=0, le=MAX_SAVED_SEARCHES)],
+    request: Request,
+    core: CoreDep,
+) -> Response:
+    """Deletes one saved search of a subscription (its own small form, so Enter in a field never does)."""
+    subscription = _owned(core, request, subscription_id)
+    try:
+        subscriptions.delete_saved_search(core, subscription, position)
+    except InvalidInput as exc:
+        return RedirectResponse(f"/settings/subscriptions?{_q(error=str(exc))}", status_code=303)
+    return RedirectResponse("/settings/subscriptions?saved=search-deleted", status_code=303)
 
 
 def _q(**params: str) -> str:
