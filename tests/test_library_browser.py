@@ -17,7 +17,7 @@ from conftest import TEST_EMBEDDER
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from serving import serving
-from test_browser import CHROMIUM, CHROMIUM_ARGS, DEMO_DIR, SCREENSHOTS, Tab
+from test_browser import DEMO_DIR, Tab, launched_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -43,13 +43,8 @@ def library_server(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launched_chromium() as launched:
         yield launched
-        launched.close()
 
 
 def signed_up(browser: object, base: str, name: str) -> Tab:
@@ -89,14 +84,14 @@ def test_importing_a_reference_manager_export_reports_each_record_and_fills_the_
     records, matched, added, rejected = counts
     assert records == matched + added + rejected and added >= 1 and rejected >= 1
     expect(reader.page.locator(".import-rejected td").first).to_have_text(re.compile(r"^\d+$"))
-    reader.shot("40-library-import-report")
+    reader.shot("50-library-import-report")
 
     # Every imported paper is in the collection.
     reader.page.locator("h1 a").click()
     reader.page.wait_for_url(collection)
     expect(reader.page.locator("article.card")).to_have_count(matched + added)
     expect(reader.page.locator("article.card .card-title", has_text="Mining Graphs at Scale")).to_be_visible()
-    reader.shot("41-imported-collection")
+    reader.shot("51-imported-collection")
     assert reader.errors == [], reader.errors
     reader.close()
 
@@ -131,12 +126,12 @@ def test_a_collection_is_seen_by_others_only_as_its_visibility_allows(library_se
     set_visibility("unlisted")
     secret = owner.page.locator(".notice a").get_attribute("href")
     assert secret and secret.startswith("/collections/shared/")
-    owner.shot("42-unlisted-collection-owner")
+    owner.shot("52-unlisted-collection-owner")
     stranger.go(secret)
     expect(stranger.page.locator("h1")).to_have_text("Reading group")
     expect(stranger.page.locator("article.card .card-title")).to_have_text(title)
     expect(stranger.page.locator("details.collection-edit")).to_have_count(0)
-    stranger.shot("43-unlisted-collection-by-secret-link")
+    stranger.shot("53-unlisted-collection-by-secret-link")
     assert httpx.get(library_server + path).status_code == 404
 
     # public: its address shows it to anyone
