@@ -21,9 +21,9 @@ from paperfeed.core import PaperFeed
 from paperfeed.digest import runner
 from paperfeed.digest.mailer import Mailer
 from paperfeed.digest.periods import due_period
-from paperfeed.digest.recommend import fit_linear_model, recommended
 from paperfeed.digest.runner import LEASE, run_due
 from paperfeed.digest.scheduler import DigestScheduler
+from paperfeed.library.recommend import Recommender, fit_linear_model
 from paperfeed.models import SearchFilters
 from paperfeed.store.subscriptions import SavedSearch, Subscription, SubscriptionSpec
 from smtp_sink import Mailbox, free_port, mail_settings
@@ -488,7 +488,7 @@ def reader(core: PaperFeed) -> tuple[PaperFeed, int]:
 def test_recommendations_rank_papers_like_the_liked_ones_and_say_why(reader: tuple[PaperFeed, int]) -> None:
     core, user_id = reader
 
-    page = recommended(core, user_id, per_page=3)
+    page = Recommender(core.store).recommend(user_id, per_page=3)
 
     assert page.ranking == "recommended"
     titles = [item.paper.title for item in page.items]
@@ -503,7 +503,7 @@ def test_a_user_who_liked_nothing_gets_no_recommendations(reader: tuple[PaperFee
     core, _ = reader
     newcomer = core.store.users.create("newcomer", "x", is_admin=False, now=LONG_AGO)
 
-    page = recommended(core, newcomer.id)
+    page = Recommender(core.store).recommend(newcomer.id)
 
     assert (page.items, page.total) == ([], 0)
 
