@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from helpers import add_papers, paper
+from helpers import MODEL, add_papers, axis, paper
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.digest import runner
@@ -434,18 +434,6 @@ def test_an_unreachable_mail_server_is_a_temporary_failure(
 
 
 # --- recommendations ------------------------------------------------------------------------------------
-
-MODEL = "test-embedder@1"
-DIM = 16
-
-
-def axis(*weights: tuple[int, float]) -> np.ndarray:
-    """A vector in the test's embedding space: topic axes 0-2, detail axes 3 and up."""
-    vector = np.zeros(DIM, dtype=np.float32)
-    for index, weight in weights:
-        vector[index] = weight
-    return vector
-
 
 @pytest.fixture
 def reader(core: PaperFeed) -> tuple[PaperFeed, int]:

@@ -530,6 +530,10 @@ class PaperFeed:
         since = recommender.window_start(window)
         return recommender.recommend(user.id, collection=collection, since=since, page=page, per_page=per_page)
 
+    def has_liked(self, user: User) -> bool:
+        """Whether the user upvoted or saved anything yet: what recommendations learn from."""
+        return bool(self.store.subscriptions.liked_paper_ids([user.id], per_user=1)[user.id])
+
     def _own_collection(self, user: User, collection_id: int) -> Collection:
         collection = self.library.readable(collection_id, user)
         if collection.user_id != user.id:

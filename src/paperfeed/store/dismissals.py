@@ -30,7 +30,9 @@ class DismissalStorage:
 
         row = {"user_id": user_id, "paper_id": paper_id, "created_at": now}
         with self.engine.begin() as conn:
-            return conn.execute(insert_ignoring_conflicts(conn, paper_dismissals).values(**row)).rowcount > 0
+            # the row comes back only if inserted: rowcount is not told reliably by every driver
+            insert = insert_ignoring_conflicts(conn, paper_dismissals).values(**row)
+            return conn.execute(insert.returning(paper_dismissals.c.paper_id)).first() is not None
 
     def remove(self, user_id: int, paper_id: int) -> bool:
         """Take the dismissal back; False when there was none."""
