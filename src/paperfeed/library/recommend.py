@@ -36,7 +36,7 @@ MAX_CANDIDATES = 20_000  # the newest papers of the window
 # How far back recommendations look, from the latest paper; without a window, the latest month.
 WINDOWS = {"month": dt.timedelta(days=30), "year": dt.timedelta(days=365), "all": None}
 # Chosen on the tuning half of the evaluation set (`paperfeed eval --recommend --split tune`).
-RIDGE = 1.0
+RIDGE = 3.0
 # A second liked paper is named in the reason too when it is (almost) as similar as the first.
 SECOND_REASON_MARGIN = 0.1
 _TITLE_IN_REASON = 90
