@@ -77,7 +77,7 @@ def ada(core: PaperFeed) -> User:
 
 
 def vision_id(core: PaperFeed) -> int:
-    return next(c.id for c in core.collections(ada(core)) if c.name == "Vision")
+    return next(c.id for c in core.collections(ada(core)) if c.name.startswith("Vision"))
 
 
 def titles(page) -> list[str]:
@@ -126,6 +126,15 @@ def test_a_collections_recommendations_learn_from_its_papers_alone(shelf):
     assert not any("Protein" in (reason or "") for reason in reasons.values())
     # What the user liked elsewhere is never recommended back to them.
     assert "Protein Folding with Attention" not in titles(page)
+
+
+def test_a_collections_name_is_quoted_as_it_is_in_the_reason(shelf):
+    shelf.update_collection(ada(shelf), vision_id(shelf), name="Vision {cv} 100%")
+
+    page = shelf.recommendations(ada(shelf), collection_id=vision_id(shelf), window="all")
+
+    reasons = {item.paper.title: item.reason for item in page.items}
+    assert reasons["Night Vision Detectors"] == "because you saved “Detecting Objects in the Dark” in Vision {cv} 100%"
 
 
 def test_a_user_who_liked_nothing_gets_no_recommendations(shelf):
@@ -191,7 +200,7 @@ def test_the_page_shows_each_recommendation_with_its_reason_and_a_not_interested
     assert "Attention for Protein Structure" in page.text
     assert "because you liked “Protein Folding with Attention”" in page.text
     assert 'action="/papers/2611.00101/dismiss"' in page.text
-    assert '<a href="/for-you" aria-current="page">For you</a>' in page.text
+    assert '<a href="/for-you" aria-current="page">For you</a>' in page.text  # in the account menu
     assert f'href="/for-you?collection={vision_id(shelf)}&amp;window=all"' in page.text
 
 

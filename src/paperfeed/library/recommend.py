@@ -245,9 +245,12 @@ class Recommender:
         liked = self._liked_of(user_id)
         if collection is not None:
             examples = self.store.collections.paper_ids(collection.id, limit=MAX_LIKED)
-            reason = f"because you saved {{}} in {collection.name}"
+            name = collection.name
+
+            def reason(titles: str) -> str:
+                return f"because you saved {titles} in {name}"
         else:
-            examples, reason = liked, "because you liked {}"
+            examples, reason = liked, _liked_reason
         return self.rank(
             examples,
             dismissed=self._dismissed_of(user_id),
@@ -269,11 +272,11 @@ class Recommender:
         page: int = 1,
         per_page: int = 10,
         first_seen_after: dt.datetime | None = None,
-        reason: str = "because you liked {}",
+        reason: Callable[[str], str] | None = None,
     ) -> ResultPage:
         """Candidate papers ranked by a model of the example papers (liked) against the shared
         negatives and the dismissed papers; never an example, a dismissed or an excluded paper.
-        `reason` is the explanation with {} where the nearest examples' titles go."""
+        `reason` makes the explanation from the nearest examples' titles ("because you liked …")."""
         started = time.perf_counter()
 
         def answer(items: list[RankedPaper], total: int) -> ResultPage:
@@ -319,9 +322,8 @@ class Recommender:
             if paper is None:
                 continue
             named = self._nearest_titles([liked_ids[j] for j in _nearest(similarity[row])])
-            items.append(
-                RankedPaper(paper=paper, score=float(scores[i]), reason=reason.format(named) if named else None)
-            )
+            explain = reason or _liked_reason
+            items.append(RankedPaper(paper=paper, score=float(scores[i]), reason=explain(named) if named else None))
         return answer(items, total)
 
     def _nearest_titles(self, paper_ids: list[int]) -> str:
@@ -341,6 +343,10 @@ class Recommender:
         scores = np.where(np.isin(candidates.ids, np.asarray(examples, dtype=np.int64)), -np.inf, scores)
         order = np.argsort(-scores, kind="stable")[: min(limit, len(scores))]
         return [int(candidates.ids[i]) for i in order if np.isfinite(scores[i])]
+
+
+def _liked_reason(titles: str) -> str:
+    return f"because you liked {titles}"
 
 
 def _nearest(similarities: np.ndarray) -> list[int]:
