@@ -14,6 +14,7 @@ from paperfeed.core import PaperFeed
 from paperfeed.errors import NotFound
 from paperfeed.library.recommend import Recommender
 from paperfeed.models import User
+from paperfeed.store.subscriptions import SubscriptionSpec
 from paperfeed.web.security import CSRF_HEADER
 
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -161,6 +162,20 @@ def test_a_dismissed_paper_leaves_every_recommendation_and_comes_back_on_undo(sh
 
     shelf.undismiss(user, "2611.00101")
     assert "Attention for Protein Structure" in titles(shelf.recommendations(user, window="all"))
+
+
+def test_a_dismissed_paper_leaves_the_private_recommendations_feed(shelf):
+    user = ada(shelf)
+    subscription = shelf.store.subscriptions.create(
+        SubscriptionSpec(email="ada@example.org", include_recommendations=True), user_id=user.id
+    )
+    feed_url = f"/feeds/recommended/{subscription.feed_token}.atom"
+    visitor = Visitor(shelf)
+    assert "Attention for Protein Structure" in visitor.get(feed_url).text
+
+    shelf.dismiss(user, "2611.00101")
+
+    assert "Attention for Protein Structure" not in visitor.get(feed_url).text
 
 
 def test_a_dismissal_teaches_the_model_to_rank_papers_like_it_lower(shelf):

@@ -509,7 +509,7 @@ class PaperFeed:
         _check_paging(page, per_page)
         return search_library(self, user, query, page=page, per_page=per_page)
 
-    # --- recommendations: the For-you page, digests and the private feed -------------------------
+    # --- recommendations: the For-you page (digests and feeds use the same Recommender) -----------
 
     def recommendations(
         self,

@@ -35,7 +35,7 @@ NEGATIVES = 5_000  # random papers standing for "not liked", drawn once per Reco
 MAX_CANDIDATES = 20_000  # the newest papers of the window
 # How far back recommendations look, from the latest paper; without a window, the latest month.
 WINDOWS = {"month": dt.timedelta(days=30), "year": dt.timedelta(days=365), "all": None}
-# Chosen on the tuning half of the evaluation set (`paperfeed eval --recommend --split tune`).
+# Chosen on the tuning half of the evaluation set (`paperfeed eval --recommend --tune`).
 RIDGE = 3.0
 # A second liked paper is named in the reason too when it is (almost) as similar as the first.
 SECOND_REASON_MARGIN = 0.1
@@ -58,6 +58,10 @@ def paper_vectors(store: Store, paper_ids: Sequence[int], model: str | None) -> 
     if not ids:
         return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
     return np.asarray(ids, dtype=np.int64), np.vstack([found[paper_id][1] for paper_id in ids])
+
+
+def _liked_reason(titles: str) -> str:
+    return f"because you liked {titles}"
 
 
 @dataclass(slots=True)
@@ -272,7 +276,7 @@ class Recommender:
         page: int = 1,
         per_page: int = 10,
         first_seen_after: dt.datetime | None = None,
-        reason: Callable[[str], str] | None = None,
+        reason: Callable[[str], str] = _liked_reason,
     ) -> ResultPage:
         """Candidate papers ranked by a model of the example papers (liked) against the shared
         negatives and the dismissed papers; never an example, a dismissed or an excluded paper.
@@ -322,8 +326,7 @@ class Recommender:
             if paper is None:
                 continue
             named = self._nearest_titles([liked_ids[j] for j in _nearest(similarity[row])])
-            explain = reason or _liked_reason
-            items.append(RankedPaper(paper=paper, score=float(scores[i]), reason=explain(named) if named else None))
+            items.append(RankedPaper(paper=paper, score=float(scores[i]), reason=reason(named) if named else None))
         return answer(items, total)
 
     def _nearest_titles(self, paper_ids: list[int]) -> str:
@@ -343,10 +346,6 @@ class Recommender:
         scores = np.where(np.isin(candidates.ids, np.asarray(examples, dtype=np.int64)), -np.inf, scores)
         order = np.argsort(-scores, kind="stable")[: min(limit, len(scores))]
         return [int(candidates.ids[i]) for i in order if np.isfinite(scores[i])]
-
-
-def _liked_reason(titles: str) -> str:
-    return f"because you liked {titles}"
 
 
 def _nearest(similarities: np.ndarray) -> list[int]:
