@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import numpy as np
 
 from paperfeed.core import PaperFeed
 from paperfeed.errors import PermissionDenied, TooManyRequests
@@ -32,6 +33,19 @@ def add_papers(core: PaperFeed, *records: PaperRecord) -> None:
     with core.store.engine.begin() as conn:
         core.store.papers.merge_batch(conn, [finish_record(r) for r in records])
     core.sync_indexes()
+
+
+# Hand-made embeddings for recommendation tests: axes 0-2 are topics, 3 and up details.
+MODEL = "test-embedder@1"
+DIM = 16
+
+
+def axis(*weights: tuple[int, float]) -> np.ndarray:
+    """A vector in the tests' embedding space, from (axis, weight) pairs."""
+    vector = np.zeros(DIM, dtype=np.float32)
+    for index, weight in weights:
+        vector[index] = weight
+    return vector
 
 
 def day(text: str) -> dt.date:

@@ -382,7 +382,7 @@ def test_subscriptions_settings_and_feeds_are_linked_from_the_pages(server: str,
     tab.fill_and_submit("form.stack-form", name="menu-reader", password=PASSWORD, password2=PASSWORD)
     tab.page.locator(".account-menu summary").click()
     menu = tab.page.locator(".account-menu ul")
-    for label in ("Account settings", "Subscriptions", "Library", "Saved papers", "Log out"):
+    for label in ("Account settings", "Subscriptions", "For you", "Library", "Saved papers", "Log out"):
         expect(menu.get_by_text(label)).to_be_visible()
     tab.shot("20-account-menu")
     with tab.page.expect_navigation():
@@ -634,3 +634,65 @@ def test_quick_actions_say_why_they_failed_and_keep_focus_and_typed_text(server:
     expect(field).to_have_value("")  # posted: no draft left
     assert not [e for e in tab.errors if "Content Security Policy" in e], tab.errors
     tab.close()
+
+
+def test_a_reader_saves_a_paper_and_for_you_recommends_others_with_reasons(server: str, chromium: object) -> None:
+    from playwright.sync_api import expect
+
+    reader = Tab(chromium, server)
+    reader.go("/for-you")
+    assert "/login?next=%2Ffor-you" in reader.page.url  # anonymous: log in first
+    reader.go("/signup")
+    reader.fill_and_submit("form.stack-form", name="foryou-reader", password=PASSWORD, password2=PASSWORD)
+
+    # a new account is told what to do
+    reader.page.locator(".account-menu summary").click()
+    with reader.page.expect_navigation():
+        reader.page.locator(".account-menu a", has_text="For you").click()
+    expect(reader.page.locator(".empty")).to_contain_text("Nothing to recommend yet")
+    reader.shot("40-for-you-empty")
+
+    # save a paper from its page
+    reader.go("/search?q=speculative+decoding")
+    saved_title = reader.page.locator("article.card .card-title").first.inner_text()
+    with reader.page.expect_navigation():
+        reader.page.locator("article.card .card-title a").first.click()
+    with reader.page.expect_navigation():
+        reader.page.locator(".paper-actions button", has_text="☆ Save").click()
+    expect(reader.page.locator(".paper-actions button", has_text="★ Saved")).to_be_visible()
+
+    # For you now recommends papers, each saying which saved paper it is like
+    reader.page.locator(".account-menu summary").click()
+    with reader.page.expect_navigation():
+        reader.page.locator(".account-menu a", has_text="For you").click()
+    with reader.page.expect_navigation():
+        reader.page.locator("nav.tabs a", has_text="All time").click()
+    cards = reader.page.locator("ol.cards article.card")
+    expect(cards.first).to_be_visible()
+    expect(cards.first.locator(".card-reason")).to_have_text(f"because you liked “{saved_title}”")
+    assert saved_title not in cards.locator(".card-title").all_inner_texts()
+    reader.shot("41-for-you")
+
+    # "Not interested" takes the card away in place (htmx): no page load, and an Undo
+    first_title = cards.first.locator(".card-title").inner_text()
+    count = cards.count()
+    navigations = len(reader.navigations)
+    cards.first.locator("form.dismiss button").click()
+    notice = reader.page.locator(".card-dismissed")
+    expect(notice).to_contain_text(f"“{first_title}” will not be recommended again.")
+    expect(cards).to_have_count(count - 1)
+    assert len(reader.navigations) == navigations, "Not interested reloaded the page"
+    reader.shot("42-not-interested")
+
+    # Undo brings it back; dismissed again, it stays away on reload
+    with reader.page.expect_navigation():
+        reader.page.locator(".card-dismissed button", has_text="Undo").click()
+    expect(reader.page.locator(".flash")).to_contain_text("may be recommended again")
+    assert first_title in cards.locator(".card-title").all_inner_texts()
+    cards.filter(has_text=first_title).locator("form.dismiss button").click()
+    expect(reader.page.locator(".card-dismissed")).to_be_visible()
+    reader.page.reload()
+    expect(cards.first).to_be_visible()
+    assert first_title not in cards.locator(".card-title").all_inner_texts()
+    assert reader.errors == [], reader.errors
+    reader.close()

@@ -15,15 +15,15 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from helpers import add_papers, paper
+from helpers import MODEL, add_papers, axis, paper
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.digest import runner
 from paperfeed.digest.mailer import Mailer
 from paperfeed.digest.periods import due_period
-from paperfeed.digest.recommend import fit_linear_model, recommended
 from paperfeed.digest.runner import LEASE, run_due
 from paperfeed.digest.scheduler import DigestScheduler
+from paperfeed.library.recommend import Recommender, fit_linear_model
 from paperfeed.models import SearchFilters
 from paperfeed.store.subscriptions import SavedSearch, Subscription, SubscriptionSpec
 from smtp_sink import Mailbox, free_port, mail_settings
@@ -450,18 +450,6 @@ def test_an_unreachable_mail_server_is_a_temporary_failure(
 
 # --- recommendations ------------------------------------------------------------------------------------
 
-MODEL = "test-embedder@1"
-DIM = 16
-
-
-def axis(*weights: tuple[int, float]) -> np.ndarray:
-    """A vector in the test's embedding space: topic axes 0-2, detail axes 3 and up."""
-    vector = np.zeros(DIM, dtype=np.float32)
-    for index, weight in weights:
-        vector[index] = weight
-    return vector
-
-
 @pytest.fixture
 def reader(core: PaperFeed) -> tuple[PaperFeed, int]:
     """A user who upvoted and saved papers about proteins; recent papers on three topics, with
@@ -503,7 +491,7 @@ def reader(core: PaperFeed) -> tuple[PaperFeed, int]:
 def test_recommendations_rank_papers_like_the_liked_ones_and_say_why(reader: tuple[PaperFeed, int]) -> None:
     core, user_id = reader
 
-    page = recommended(core, user_id, per_page=3)
+    page = Recommender(core.store).recommend(user_id, per_page=3)
 
     assert page.ranking == "recommended"
     titles = [item.paper.title for item in page.items]
@@ -518,7 +506,7 @@ def test_a_user_who_liked_nothing_gets_no_recommendations(reader: tuple[PaperFee
     core, _ = reader
     newcomer = core.store.users.create("newcomer", "x", is_admin=False, now=LONG_AGO)
 
-    page = recommended(core, newcomer.id)
+    page = Recommender(core.store).recommend(newcomer.id)
 
     assert (page.items, page.total) == ([], 0)
 

@@ -12,12 +12,14 @@ from paperfeed.cli import app
 from paperfeed.errors import InvalidInput
 from paperfeed.search.evaluation import (
     EvalQuery,
+    evaluate_recommendations,
     load_queries,
     ndcg,
     recall,
     reciprocal_rank,
     resolve_relevant,
     score_rankings,
+    simulated_collections,
 )
 
 DEV_SET = Path(__file__).resolve().parents[1] / "eval" / "dev_queries.jsonl"
@@ -92,3 +94,55 @@ def test_the_eval_command_prints_every_mode_side_by_side(demo_core, tmp_path: Pa
     for header in ("MRR@10", "nDCG@10", "Recall@10", "Recall@100", "keyword", "semantic", "hybrid"):
         assert header in out
     assert "1.000" in out  # its own title finds the paper first in every mode
+
+
+# --- recommendations -------------------------------------------------------------------------------
+
+EVAL_SET = Path(__file__).resolve().parents[1] / "eval" / "queries.jsonl"
+
+
+def two_topic_queries(tmp_path: Path) -> Path:
+    """A tiny query file: the evaluation set's first topic query of each half."""
+    lines = [json.loads(line) for line in EVAL_SET.read_text().splitlines() if line.strip()]
+    chosen = [next(q for q in lines if q["kind"] == "topic" and q["split"] == split) for split in ("tune", "test")]
+    path = tmp_path / "topics.jsonl"
+    path.write_text("".join(json.dumps(q) + "\n" for q in chosen))
+    return path
+
+
+def test_simulated_users_hold_a_seeded_half_of_a_topics_papers_and_are_scored_on_the_rest(demo_core, tmp_path):
+    queries = load_queries(two_topic_queries(tmp_path))
+    relevant = resolve_relevant(demo_core, queries)
+
+    users = simulated_collections(demo_core, queries)
+
+    assert len(users) == 2
+    for (collection, held_out), wanted in zip(users, relevant, strict=True):
+        assert set(collection) | held_out == wanted and not set(collection) & held_out
+        assert len(collection) == len(wanted) // 2
+    assert simulated_collections(demo_core, queries) == users  # the same halves every run
+    assert simulated_collections(demo_core, queries, seed=1) != users
+
+
+def test_recommendations_are_measured_against_the_baseline_on_a_tiny_set(demo_core, tmp_path):
+    queries = load_queries(two_topic_queries(tmp_path))
+
+    result = evaluate_recommendations(demo_core, queries)
+
+    for scores in (result.model, result.baseline):
+        assert scores.users == 2
+        assert 0.0 <= scores.precision_10 <= result.best_precision_10 <= 1.0
+        assert 0.0 <= scores.recall_50 <= 1.0
+    assert result.model.recall_50 > 0  # the other half of a topic is found among the first 50
+
+
+def test_the_eval_command_measures_recommendations_on_the_chosen_half(demo_core, tmp_path, capsys) -> None:
+    path = two_topic_queries(tmp_path)
+
+    app(["eval", str(path), "--recommend", "--split", "test"], standalone_mode=False)
+
+    out = capsys.readouterr().out
+    for text in ("1 simulated user ·", "test half", "precision@10", "recall@50", "ridge model", "mean vector"):
+        assert text in out
+    app(["eval", str(path), "--recommend", "--tune"], standalone_mode=False)
+    assert "ridge" in capsys.readouterr().out

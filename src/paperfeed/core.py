@@ -30,6 +30,7 @@ from paperfeed.ingest.pipeline import run_import
 from paperfeed.insight import Insight
 from paperfeed.library.collections import Collections
 from paperfeed.library.notes import Notes
+from paperfeed.library.recommend import Recommender
 from paperfeed.models import (
     Collection,
     Comment,
@@ -540,6 +541,49 @@ class PaperFeed:
 
         _check_paging(page, per_page)
         return search_library(self, user, query, page=page, per_page=per_page)
+
+    # --- recommendations: the For-you page (digests and feeds use the same Recommender) -----------
+
+    def recommendations(
+        self,
+        user: User,
+        *,
+        collection_id: int | None = None,
+        window: str = "month",
+        page: int = 1,
+        per_page: int = 20,
+    ) -> ResultPage:
+        """Papers of the window ("month", "year" or "all") ranked for the user by a model of
+        what they upvoted and saved (or of one of their own collections' papers) against what
+        they dismissed, each with its reason; see paperfeed.library.recommend. Another user's
+        collection does not exist here, whatever its visibility."""
+        _check_paging(page, per_page)
+        collection = self._own_collection(user, collection_id) if collection_id is not None else None
+        recommender = Recommender(self.store)
+        since = recommender.window_start(window)
+        return recommender.recommend(user.id, collection=collection, since=since, page=page, per_page=per_page)
+
+    def has_liked(self, user: User) -> bool:
+        """Whether the user upvoted or saved anything yet: what recommendations learn from."""
+        return bool(self.store.subscriptions.liked_paper_ids([user.id], per_user=1)[user.id])
+
+    def _own_collection(self, user: User, collection_id: int) -> Collection:
+        collection = self.library.readable(collection_id, user)
+        if collection.user_id != user.id:
+            raise NotFound(f"no collection {collection_id}")
+        return collection
+
+    def dismiss(self, user: User, ref: str) -> Paper:
+        """Mark a paper "not interested": it leaves the user's recommendations and teaches them."""
+        paper = self.paper(ref)
+        self.store.dismissals.add(user.id, paper.id, utcnow())
+        return paper
+
+    def undismiss(self, user: User, ref: str) -> Paper:
+        """Take "not interested" back."""
+        paper = self.paper(ref)
+        self.store.dismissals.remove(user.id, paper.id)
+        return paper
 
     # --- community: accounts, submissions, votes, comments, trending ----------------------------
     # The rules live in paperfeed.community; these are the calls the interfaces make.

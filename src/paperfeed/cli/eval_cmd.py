@@ -1,6 +1,8 @@
 """`paperfeed eval [QUERIES.jsonl]`: how well each search mode finds the papers a query set
-names as relevant (MRR@10, nDCG@10, Recall@10, Recall@100), per kind of query and overall.
-Reports the test half unless told otherwise; `--tune` chooses fusion settings on the tuning half
+names as relevant (MRR@10, nDCG@10, Recall@10, Recall@100), per kind of query and overall;
+with `--recommend`, how well recommendations find the held-out half of a topic's papers from
+the other half (precision@10, recall@50), against the papers nearest to the collection's mean.
+Reports the test half unless told otherwise; `--tune` chooses settings on the tuning half
 and never reads the test half."""
 
 from __future__ import annotations
@@ -15,14 +17,17 @@ from paperfeed.cli.common import console, open_core
 from paperfeed.errors import InvalidInput
 from paperfeed.search.evaluation import (
     MODES,
+    RECOMMEND_MIN_RELEVANT,
     Scores,
     evaluate,
+    evaluate_recommendations,
     floor_recall,
     load_queries,
     of_split,
     related_precision,
     tune_fusion,
     tune_rank_fusion,
+    tune_recommender,
 )
 
 DEFAULT_QUERIES = Path("eval") / "queries.jsonl"
@@ -44,9 +49,17 @@ def eval_command(
     related: Annotated[
         bool, typer.Option("--related", help="Also measure related papers (precision@10 of topic-mates).")
     ] = False,
+    recommend: Annotated[
+        bool,
+        typer.Option(
+            "--recommend",
+            help="Measure recommendations instead: users whose collection is half of a topic's papers.",
+        ),
+    ] = False,
     database_url: Annotated[str | None, typer.Option(help="Database URL.")] = None,
 ) -> None:
-    """Score keyword, semantic and hybrid search on queries with known relevant papers."""
+    """Score keyword, semantic and hybrid search (or recommendations) on queries with known
+    relevant papers."""
     chosen = [m.strip() for m in modes.split(",") if m.strip()]
     unknown = [m for m in chosen if m not in MODES]
     if unknown or not chosen:
@@ -54,6 +67,9 @@ def eval_command(
     all_queries = load_queries(queries_file)
     core = open_core(database_url)
     core.sync_indexes()
+    if recommend:
+        _print_recommendations(core, all_queries, split, tune=tune, path=str(queries_file))
+        return
     if tune:
         _print_tuning(core, all_queries, str(queries_file))
         return
@@ -118,6 +134,35 @@ def _print_tuning(core, queries, path: str) -> None:
         "similarity floor: share of the relevant papers in the tuning queries' first 100 semantic "
         "results that each floor keeps: " + ", ".join(f"{floor:g}: {share:.3f}" for floor, share in kept.items())
     )
+
+
+def _print_recommendations(core, queries, split: str, *, tune: bool, path: str) -> None:
+    if tune:
+        table = Table(title="recommender ridge strength on the tuning half", title_justify="left")
+        for column in ("ridge", "users", "precision@10", "recall@50"):
+            table.add_column(column, justify="right")
+        for ridge, scores in tune_recommender(core, queries, path=path).items():
+            table.add_row(f"{ridge:g}", str(scores.users), f"{scores.precision_10:.3f}", f"{scores.recall_50:.3f}")
+        console.print(table)
+        return
+    result = evaluate_recommendations(core, of_split(queries, split), path=path)
+    table = Table(
+        title=f"recommendations for {result.model.users} simulated user{'' if result.model.users == 1 else 's'} · "
+        f"{split} half "
+        f"(topic queries with ≥ {RECOMMEND_MIN_RELEVANT} relevant papers: a seeded half is the "
+        "collection, the other half is what should be recommended)",
+        title_justify="left",
+    )
+    table.add_column("method")
+    table.add_column("precision@10", justify="right")
+    table.add_column("recall@50", justify="right")
+    for name, scores in (
+        ("ridge model (paperfeed)", result.model),
+        ("nearest to the collection's mean vector", result.baseline),
+    ):
+        table.add_row(name, f"{scores.precision_10:.3f}", f"{scores.recall_50:.3f}")
+    table.add_row("(a perfect ranking)", f"{result.best_precision_10:.3f}", "1.000", style="dim")
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:

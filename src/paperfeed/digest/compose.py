@@ -29,8 +29,8 @@ from paperfeed.store.subscriptions import SavedSearch, Subscription
 
 if TYPE_CHECKING:
     from paperfeed.core import PaperFeed
-    from paperfeed.digest.recommend import Recommender
     from paperfeed.insight.trends import Rising
+    from paperfeed.library.recommend import Recommender
 
 SectionKind = Literal["trending", "rising", "topic", "search", "recommended"]
 
@@ -186,9 +186,9 @@ class Composer:
 
     def recommender(self) -> Recommender:
         if self._recommender is None:
-            from paperfeed.digest.recommend import Recommender
+            from paperfeed.library.recommend import Recommender
 
-            self._recommender = Recommender(self.core)
+            self._recommender = Recommender(self.core.store)
         return self._recommender
 
     # --- digests ------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""What digests read from the rest of paperfeed besides search: trending papers, rising topics and
-followed topics, the papers a user liked (upvoted or saved) and the papers' embedding vectors.
+"""What digests read from the rest of paperfeed besides search and recommendations: trending
+papers, rising topics and followed topics.
 
 Each is one small function, so the digest depends on those features through these seams only.
 """
@@ -7,10 +7,7 @@ Each is one small function, so the digest depends on those features through thes
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
-
-import numpy as np
 
 from paperfeed.models import RankedPaper
 
@@ -39,28 +36,3 @@ def new_in_topic(
 ) -> list[RankedPaper]:
     papers = core.insight.new_in_topic(topic_id, first_seen_after=first_seen_after, since=since, limit=limit)
     return [RankedPaper(paper=p, score=0.0) for p in papers]
-
-
-def liked_paper_ids(core: PaperFeed, user_ids: Sequence[int]) -> dict[int, list[int]]:
-    """For each user, the papers they upvoted or saved, most recent first."""
-    return core.store.subscriptions.liked_paper_ids(user_ids)
-
-
-def embedding_model(core: PaperFeed) -> str | None:
-    """The model whose stored vectors recommendations use: the one most papers have vectors
-    of and, among equals, the one written last (the embedder in use keeps writing)."""
-    models = core.store.subscriptions.embedding_models()
-    return max(models, key=lambda m: (m[1], str(m[2])))[0] if models else None
-
-
-def paper_vectors(
-    core: PaperFeed, paper_ids: Sequence[int], model: str | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """The stored embedding vectors of those papers that have one: (ids, float32 rows), in order."""
-    if model is None or not len(paper_ids):
-        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-    found = core.store.embeddings.get_many(list(paper_ids), model)
-    ids = [paper_id for paper_id in paper_ids if paper_id in found]
-    if not ids:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-    return np.asarray(ids, dtype=np.int64), np.vstack([found[paper_id][1] for paper_id in ids])

@@ -1,6 +1,7 @@
 """Retrieval evaluation: rank a set of queries with known relevant papers in each search mode
 and score the rankings (MRR@10, nDCG@10, Recall@10 and Recall@100, binary relevance), for each
-kind of query and overall.
+kind of query and overall; and recommendations, for users simulated from the topic queries
+(precision@10 and recall@50 of a collection's recommendations against held-out papers).
 
 A query file has one JSON object per line:
 
@@ -16,9 +17,11 @@ matched after normalisation (case, accents, punctuation and spacing ignored).
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 import math
+import random
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -26,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from paperfeed.errors import InvalidInput
+from paperfeed.library.recommend import RIDGE, Recommender
 from paperfeed.models import SearchFilters, SearchRequest
 from paperfeed.search.hybrid import Fusion, fuse, reciprocal_rank_fusion
 from paperfeed.search.rankers import HybridRanker, Query, SemanticRanker, embedding_of
@@ -339,3 +343,85 @@ def related_precision(core: PaperFeed, queries: Sequence[EvalQuery], *, path: st
         related = core.related(core.store.papers.get(paper_id), limit=k)
         precisions.append(sum(item.paper.id in others for item in related.items) / k)
     return sum(precisions) / len(precisions)
+
+
+# --- recommendations ------------------------------------------------------------------------------
+# Simulated users: for each topic query with enough relevant papers, a user whose collection is a
+# fixed half of them (drawn with a seed), and whose recommendations are scored against the other
+# half. Every paper of the store is a candidate, so the held-out half can be found whatever its date.
+
+RECOMMEND_MIN_RELEVANT = 4
+RECOMMEND_SEED = 2026
+RIDGES = (0.1, 0.3, 1.0, 3.0, 10.0)  # the grid `tune_recommender` scores on the tuning half
+
+
+@dataclass(slots=True)
+class RecommendScores:
+    precision_10: float = 0.0
+    recall_50: float = 0.0
+    users: int = 0
+
+
+@dataclass(slots=True)
+class RecommendEvaluation:
+    model: RecommendScores  # the ridge model of paperfeed.library.recommend
+    baseline: RecommendScores  # the papers nearest to the collection's mean vector
+    best_precision_10: float  # what a perfect ranking scores: some users hold out fewer than 10
+
+
+def simulated_collections(
+    core: PaperFeed, queries: Sequence[EvalQuery], *, path: str = "", seed: int = RECOMMEND_SEED
+) -> list[tuple[list[int], set[int]]]:
+    """(collection, held-out papers) of each topic query with at least RECOMMEND_MIN_RELEVANT
+    relevant papers: a seeded half of them, and the other half. A query's halves depend on the
+    seed and its line only, not on which other queries are scored."""
+    topics = [q for q in queries if q.kind == "topic"]
+    users = []
+    for query, wanted in zip(topics, resolve_relevant(core, topics, path), strict=True):
+        if len(wanted) < RECOMMEND_MIN_RELEVANT:
+            continue
+        ordered = sorted(wanted)
+        collection = sorted(random.Random(seed * 100_003 + query.line).sample(ordered, len(ordered) // 2))
+        users.append((collection, set(ordered) - set(collection)))
+    return users
+
+
+def evaluate_recommendations(
+    core: PaperFeed,
+    queries: Sequence[EvalQuery],
+    *,
+    path: str = "",
+    seed: int = RECOMMEND_SEED,
+    ridge: float = RIDGE,
+) -> RecommendEvaluation:
+    """Precision@10 and recall@50 of each simulated user's recommendations against their held-out
+    papers, for the recommender and for the baseline, averaged over users."""
+    users = simulated_collections(core, queries, path=path, seed=seed)
+    if not users:
+        raise InvalidInput(f"no topic queries with at least {RECOMMEND_MIN_RELEVANT} relevant papers")
+    recommender = Recommender(core.store, ridge=ridge)
+    model, baseline = [], []
+    for collection, held_out in users:
+        page = recommender.rank(collection, since=dt.date.min, per_page=50)
+        model.append(([item.paper.id for item in page.items], held_out))
+        baseline.append((recommender.nearest_to_mean(collection, since=dt.date.min, limit=50), held_out))
+    best = sum(min(len(held_out), 10) / 10 for _, held_out in users) / len(users)
+    return RecommendEvaluation(
+        model=_recommend_scores(model), baseline=_recommend_scores(baseline), best_precision_10=best
+    )
+
+
+def _recommend_scores(rankings: Sequence[tuple[Sequence[int], set[int]]]) -> RecommendScores:
+    n = len(rankings)
+    return RecommendScores(
+        precision_10=sum(len(set(r[:10]) & held) / 10 for r, held in rankings) / n,
+        recall_50=sum(recall(r, held, 50) for r, held in rankings) / n,
+        users=n,
+    )
+
+
+def tune_recommender(core: PaperFeed, queries: Sequence[EvalQuery], *, path: str = "") -> dict[float, RecommendScores]:
+    """The recommender's scores on the tuning half for each ridge strength of RIDGES (the test
+    half is never read)."""
+    tuning = of_split(queries, "tune")
+    return {ridge: evaluate_recommendations(core, tuning, path=path, ridge=ridge).model for ridge in RIDGES}

@@ -17,6 +17,7 @@ from paperfeed.errors import StoreError
 from paperfeed.store import author_follows, dismissals, schema  # noqa: F401  (their tables join the schema)
 from paperfeed.store.collections import CollectionStorage
 from paperfeed.store.community import CommunityStorage
+from paperfeed.store.dismissals import DismissalStorage
 from paperfeed.store.embeddings import EmbeddingStorage
 from paperfeed.store.follows import FollowStorage
 from paperfeed.store.imports import ImportStorage
@@ -142,6 +143,7 @@ class Store:
         self.topics = TopicStorage(self.engine)
         self.collections = CollectionStorage(self.engine)
         self.notes = NoteStorage(self.engine)
+        self.dismissals = DismissalStorage(self.engine)
 
     @property
     def dialect(self) -> str:

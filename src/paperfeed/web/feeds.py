@@ -21,9 +21,9 @@ from feedgen.feed import FeedGenerator
 
 from paperfeed import tex
 from paperfeed.digest.links import Links
-from paperfeed.digest.recommend import recommended
 from paperfeed.errors import InvalidInput, NotFound
 from paperfeed.insight import tldr
+from paperfeed.library.recommend import Recommender
 from paperfeed.models import Paper, RankedPaper
 from paperfeed.web.deps import CoreDep, public_base
 from paperfeed.web.ui.pages import SearchForm
@@ -165,7 +165,7 @@ def recommended_feed(token: str, fmt: FeedFormat, request: Request, core: CoreDe
     subscription = core.store.subscriptions.by_feed_token(token) if len(token) <= 64 else None
     if subscription is None or subscription.user_id is None or subscription.unsubscribed_at is not None:
         raise NotFound("no such feed")
-    result = recommended(core, subscription.user_id, per_page=FEED_ITEMS)
+    result = Recommender(core.store).recommend(subscription.user_id, per_page=FEED_ITEMS)
     return render_feed(
         request,
         fmt,
