@@ -1,0 +1,217 @@
+"""Authors: name keys and honest matching, author pages and their feeds, the JSON API and the
+command, and following an author (authorization and CSRF included)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import quote
+
+import feedparser
+import pytest
+from typer.testing import CliRunner
+
+from community_helpers import Visitor, cheap_password_hashing, make_user
+from helpers import add_papers, paper
+from paperfeed.cli import app as cli_app
+from paperfeed.core import PaperFeed
+from paperfeed.errors import NotFound
+from paperfeed.library.authors import author_key, parse
+from paperfeed.web.security import CSRF_HEADER
+
+TODAY = dt.datetime.now(dt.UTC).date()
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    cheap_password_hashing(monkeypatch)
+
+
+# --- one written name, one key -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "same_as"),
+    [
+        ('K. M\\"uller', "K. Müller"),  # LaTeX escapes are decoded
+        ("K. M{\\\"u}ller", "K. Müller"),
+        ("K. MÜLLER", "K. Müller"),  # case
+        ("K. Muller", "K. Müller"),  # accents folded: many sources drop them
+        ("Müller, K.", "K. Müller"),  # "Family, Given" order
+        ("K.  Müller ", "K. Müller"),  # whitespace
+        ("J. D. van der Waals", "van der Waals, J. D."),
+        ("Johannes Diderik van der Waals", "van der Waals, Johannes Diderik"),  # particles stay with the family
+        ("María de la Cruz", "de la Cruz, Maria"),
+        ("J.R.R. Tolkien", "J. R. R. Tolkien"),  # initials with and without dots and spaces
+        ("J R R Tolkien", "J. R. R. Tolkien"),
+        ("J.-P. Serre", "J. P. Serre"),  # hyphenated initials
+        ("Martin Luther King Jr.", "King, Martin Luther, Jr."),  # suffixes
+        ("Jean-Marc Lévy-Leblond", "Levy-Leblond, Jean-Marc"),  # hyphenated family names
+        ("王伟", " 王伟"),  # Han script, as written
+        ("Plato", "plato"),  # a single-word name
+        ("Paweł Łukasz", "Pawel Lukasz"),
+    ],
+)
+def test_spellings_of_one_name_have_one_key(written: str, same_as: str) -> None:
+    assert author_key(written) == author_key(same_as)
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("J. Smith", "John Smith"),  # an initial is not a given name: joined only on evidence
+        ("John Smith", "Jane Smith"),
+        ("K. Mueller", "K. Müller"),  # a transliteration: a variant, not the same key
+        ("Martin Luther King Jr.", "Martin Luther King"),  # a son is not his father
+        ("Wang Wei", "Wei Wang"),  # name order is not guessed
+        ("Johannes van der Waals", "Johannes Waals"),  # the particle is part of the family name
+        ("Jean-Marc Lévy-Leblond", "Jean-Marc Leblond"),
+        ("Plato", "A. Plato"),
+    ],
+)
+def test_different_names_have_different_keys(one: str, other: str) -> None:
+    assert author_key(one) != author_key(other)
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "could_be"),
+    [
+        ("J. Smith", "John Smith", True),
+        ("John Smith", "John A. Smith", True),  # a middle name left out
+        ("J. Smith", "Jane Smith", True),
+        ("John Smith", "Jane Smith", False),
+        ("J. A. Smith", "J. B. Smith", False),
+        ("K. Mueller", "Klaus Müller", True),  # umlauts and their transliteration
+        ("J.-P. Serre", "Jean-Pierre Serre", True),
+        ("Martin Luther King Jr.", "M. L. King", False),  # the suffix differs
+        ("Plato", "A. Plato", False),  # a single-word name is only itself
+        ("Wei Wang", "王伟", False),
+    ],
+)
+def test_which_names_could_be_one_person(one: str, other: str, could_be: bool) -> None:
+    assert parse(one).could_be(parse(other)) is could_be
+    assert parse(other).could_be(parse(one)) is could_be
+
+
+# --- an author's papers ----------------------------------------------------------------------------
+
+
+def _days_ago(n: int) -> dt.date:
+    return TODAY - dt.timedelta(days=n)
+
+
+@pytest.fixture
+def authored(core: PaperFeed) -> PaperFeed:
+    """John Smith and his co-author Ada Jones; J. Smith who also wrote with Ada Jones; an
+    unrelated J. Smith variant with no co-author in common; Jane Smith; Klaus Müller written
+    three ways."""
+    add_papers(
+        core,
+        paper("Oldest Smith paper", arxiv_id="2601.00001", published=_days_ago(30),
+              authors=["John Smith", "Ada Jones"], categories=["cs.LG"]),
+        paper("Middle Smith paper", arxiv_id="2601.00002", published=_days_ago(20),
+              authors=["Ada Jones", "Smith, John", "Bo Chen"], categories=["cs.LG", "stat.ML"]),
+        paper("Newest Smith paper", arxiv_id="2601.00003", published=_days_ago(10),
+              authors=["John Smith"], categories=["cs.CL"]),
+        paper("Initials with a known co-author", arxiv_id="2601.00004", published=_days_ago(5),
+              authors=["J. Smith", "Ada Jones"], categories=["cs.LG"]),
+        paper("John A. Smith alone", arxiv_id="2601.00005", published=_days_ago(4),
+              authors=["John A. Smith", "Zed Zander"], categories=["physics.optics"]),
+        paper("Jane Smith on her own", arxiv_id="2601.00006", published=_days_ago(3),
+              authors=["Jane Smith", "Yu Li"], categories=["q-bio.BM"]),
+        paper("Umlaut paper", arxiv_id="2601.00007", published=_days_ago(9),
+              authors=['Klaus M\\"uller', "Ada Jones"], categories=["hep-th"]),
+        paper("Accentless paper", arxiv_id="2601.00008", published=_days_ago(8),
+              authors=["Klaus Muller"], categories=["hep-th"]),
+        paper("Transliterated paper", arxiv_id="2601.00009", published=_days_ago(7),
+              authors=["Klaus Mueller", "Ada Jones"], categories=["hep-th"]),
+    )  # fmt: skip
+    return core
+
+
+def test_an_author_page_lists_every_paper_under_the_name_newest_first(authored: PaperFeed) -> None:
+    profile, page = authored.author("John Smith")
+    titles = [item.paper.title for item in page.items]
+    assert titles == [
+        "Initials with a known co-author",  # J. Smith shares Ada Jones with John Smith: joined
+        "Newest Smith paper",
+        "Middle Smith paper",
+        "Oldest Smith paper",
+    ]
+    assert page.total == 4 and page.ranking == "author"
+    assert profile.name == "John Smith"
+
+
+def test_variants_are_joined_only_on_a_shared_co_author_and_the_others_are_named(authored: PaperFeed) -> None:
+    profile, _ = authored.author("John Smith")
+    variants = {v.name: (v.joined, v.reason) for v in profile.variants}
+    assert variants["J. Smith"] == (True, "shares the co-author Ada Jones")
+    assert variants["John A. Smith"] == (False, "no co-author in common")
+    assert "Jane Smith" not in variants  # she cannot be John
+
+
+def test_initials_that_fit_two_people_with_evidence_are_not_joined(core: PaperFeed) -> None:
+    add_papers(
+        core,
+        paper("John and Ada", arxiv_id="2602.00001", published=_days_ago(9), authors=["John Smith", "Ada Jones"]),
+        paper("Jane and Ada", arxiv_id="2602.00002", published=_days_ago(8), authors=["Jane Smith", "Ada Jones"]),
+        paper("J. and Ada", arxiv_id="2602.00003", published=_days_ago(7), authors=["J. Smith", "Ada Jones"]),
+    )  # fmt: skip
+    profile, page = core.author("J. Smith")
+    assert [item.paper.title for item in page.items] == ["J. and Ada"]
+    reasons = {v.name: (v.joined, v.reason) for v in profile.variants}
+    assert reasons["John Smith"][0] is False and reasons["John Smith"][1].startswith("ambiguous")
+    assert reasons["Jane Smith"][0] is False
+
+
+def test_two_names_on_one_paper_are_two_people(core: PaperFeed) -> None:
+    add_papers(
+        core,
+        paper("Father and son", arxiv_id="2603.00001", published=_days_ago(9), authors=["J. Smith", "John Smith"]),
+        paper("Son alone", arxiv_id="2603.00002", published=_days_ago(8), authors=["J. Smith"]),
+    )  # fmt: skip
+    profile, page = core.author("John Smith")
+    assert [item.paper.title for item in page.items] == ["Father and son"]
+    assert [(v.name, v.joined, v.reason) for v in profile.variants] == [
+        ("J. Smith", False, "both names are on one paper: two people")
+    ]
+
+
+def test_accents_and_latex_escapes_are_one_author_and_a_transliteration_needs_evidence(
+    authored: PaperFeed,
+) -> None:
+    for asked in ("Klaus Muller", "Klaus Müller", 'Klaus M\\"uller', "MÜLLER, KLAUS"):
+        profile, page = authored.author(asked)
+        assert [item.paper.title for item in page.items] == [
+            "Transliterated paper",  # Mueller shares Ada Jones with Müller
+            "Accentless paper",
+            "Umlaut paper",
+        ], asked
+    profile, _ = authored.author("Klaus Müller")
+    assert [(v.name, v.joined) for v in profile.variants] == [("Klaus Mueller", True)]
+
+
+def test_co_authors_and_categories_are_counted_over_the_authors_papers(authored: PaperFeed) -> None:
+    profile, _ = authored.author("John Smith")
+    assert profile.coauthors == [("Ada Jones", 3), ("Bo Chen", 1)]
+    assert profile.categories == [("cs.LG", 3), ("cs.CL", 1), ("stat.ML", 1)]
+
+
+def test_an_author_page_is_paginated(authored: PaperFeed) -> None:
+    _, first = authored.author("John Smith", page=1, per_page=3)
+    _, second = authored.author("John Smith", page=2, per_page=3)
+    assert [i.paper.title for i in second.items] == ["Oldest Smith paper"]
+    assert first.pages == 2 and len(first.items) == 3
+
+
+def test_a_name_nobody_wrote_is_not_found(authored: PaperFeed) -> None:
+    with pytest.raises(NotFound):
+        authored.author("Nobody Atall")
+    with pytest.raises(NotFound):
+        authored.author("...")
+
+
+def test_hidden_papers_are_left_off_author_pages(authored: PaperFeed) -> None:
+    newest = authored.paper("2601.00003")
+    authored.store.papers.set_hidden(newest.id, True)
+    _, page = authored.author("John Smith")
+    assert "Newest Smith paper" not in [item.paper.title for item in page.items]
