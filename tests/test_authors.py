@@ -4,7 +4,6 @@ command, and following an author (authorization and CSRF included)."""
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import quote
 
 import feedparser
 import pytest
@@ -16,7 +15,6 @@ from paperfeed.cli import app as cli_app
 from paperfeed.core import PaperFeed
 from paperfeed.errors import NotFound
 from paperfeed.library.authors import author_key, parse
-from paperfeed.web.security import CSRF_HEADER
 
 TODAY = dt.datetime.now(dt.UTC).date()
 
@@ -33,13 +31,16 @@ def _fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
     ("written", "same_as"),
     [
         ('K. M\\"uller', "K. Müller"),  # LaTeX escapes are decoded
-        ("K. M{\\\"u}ller", "K. Müller"),
+        ('K. M{\\"u}ller', "K. Müller"),
         ("K. MÜLLER", "K. Müller"),  # case
         ("K. Muller", "K. Müller"),  # accents folded: many sources drop them
         ("Müller, K.", "K. Müller"),  # "Family, Given" order
         ("K.  Müller ", "K. Müller"),  # whitespace
         ("J. D. van der Waals", "van der Waals, J. D."),
-        ("Johannes Diderik van der Waals", "van der Waals, Johannes Diderik"),  # particles stay with the family
+        (
+            "Johannes Diderik van der Waals",
+            "van der Waals, Johannes Diderik",
+        ),  # particles stay with the family
         ("María de la Cruz", "de la Cruz, Maria"),
         ("J.R.R. Tolkien", "J. R. R. Tolkien"),  # initials with and without dots and spaces
         ("J R R Tolkien", "J. R. R. Tolkien"),
@@ -215,3 +216,157 @@ def test_hidden_papers_are_left_off_author_pages(authored: PaperFeed) -> None:
     authored.store.papers.set_hidden(newest.id, True)
     _, page = authored.author("John Smith")
     assert "Newest Smith paper" not in [item.paper.title for item in page.items]
+
+
+# --- the author page ---------------------------------------------------------------------------
+
+
+def test_the_author_page_shows_papers_co_authors_categories_and_the_variants_left_apart(
+    authored: PaperFeed,
+) -> None:
+    text = Visitor(authored).get("/authors/John%20Smith").text
+    assert '<h1 class="author-name">John Smith</h1>' in text
+    order = [
+        text.index(t) for t in ("Initials with a known co-author", "Newest Smith paper", "Oldest Smith paper")
+    ]
+    assert order == sorted(order)  # newest first
+    assert '<a href="/authors/Ada%20Jones">Ada Jones</a> <span class="muted">3</span>' in text
+    assert 'cs.LG</a> <span class="muted">3</span>' in text
+    assert "joined: shares the co-author Ada Jones" in text
+    assert "not joined: no co-author in common" in text and ">John A. Smith</a>" in text
+    assert 'href="/feeds/authors/John%20Smith.atom"' in text
+    assert "Log in to follow this author" in text
+    assert "Jane Smith on her own" not in text
+
+
+def test_author_names_on_cards_and_paper_pages_link_to_author_pages(authored: PaperFeed) -> None:
+    visitor = Visitor(authored)
+    assert '<a href="/authors/Ada%20Jones">Ada Jones</a>' in visitor.get("/papers/2601.00001").text
+    card_page = visitor.get("/authors/Ada%20Jones").text
+    assert '<a href="/authors/Smith%2C%20John">Smith, John</a>' in card_page
+
+
+def test_an_unknown_author_is_a_404_page(authored: PaperFeed) -> None:
+    visitor = Visitor(authored)
+    assert visitor.get("/authors/Nobody%20Atall").status_code == 404
+    assert visitor.get("/feeds/authors/Nobody%20Atall.atom").status_code == 404
+    assert visitor.get("/api/authors/Nobody%20Atall").status_code == 404
+
+
+def test_the_author_page_escapes_names(core: PaperFeed) -> None:
+    add_papers(core, paper("Escaping", arxiv_id="2604.00001", authors=['Eve "x" O\'Evil & Co', "Bob Ok"]))
+    text = Visitor(core).get("/authors/Bob%20Ok").text
+    assert "Eve &#34;x&#34; O&#39;Evil &amp; Co</a>" in text and 'Eve "x"' not in text
+
+
+@pytest.mark.parametrize("fmt", ["atom", "rss"])
+def test_the_author_feed_lists_the_authors_papers_newest_first(authored: PaperFeed, fmt: str) -> None:
+    answer = Visitor(authored).get(f"/feeds/authors/Klaus%20M%C3%BCller.{fmt}")
+    feed = feedparser.parse(answer.text)
+    assert not feed.bozo
+    assert feed.feed.title == "paperfeed: papers by Klaus Müller"
+    assert [e.title for e in feed.entries] == ["Transliterated paper", "Accentless paper", "Umlaut paper"]
+
+
+# --- following -------------------------------------------------------------------------------------
+
+
+def test_following_an_author_needs_a_log_in_and_a_csrf_token(authored: PaperFeed) -> None:
+    visitor = Visitor(authored)
+    answer = visitor.post("/authors/John%20Smith/follow", {"follow": "1"}, follow_redirects=False)
+    assert answer.status_code == 303 and "/login" in answer.headers["location"]
+    reader = make_user(authored, "reader")
+    visitor.log_in_as(reader)
+    forged = visitor.client.post("/authors/John%20Smith/follow", data={"follow": "1"}, follow_redirects=False)
+    assert forged.status_code == 403
+    assert authored.followed_authors(reader) == []
+    visitor.post("/authors/John%20Smith/follow", {"follow": "1"})
+    assert "✓ Following in your digest" in visitor.get("/authors/John%20Smith").text
+    assert [(f.name, f.author_key) for f in authored.followed_authors(reader)] == [
+        ("John Smith", "smith|john|")
+    ]
+    visitor.post("/authors/Smith%2C%20John/follow", {"follow": "0"})  # the same key, written another way
+    assert authored.followed_authors(reader) == []
+
+
+def test_the_follow_button_swaps_in_place_for_htmx(authored: PaperFeed) -> None:
+    visitor = Visitor(authored).log_in_as(make_user(authored, "reader"))
+    answer = visitor.post("/authors/John%20Smith/follow", {"follow": "1"}, headers={"HX-Request": "true"})
+    assert answer.status_code == 200
+    assert "<form" in answer.text and "<html" not in answer.text  # the button alone, not a page
+    assert "✓ Following in your digest" in answer.text and 'name="follow" value="0"' in answer.text
+
+
+def test_follows_are_each_users_own(authored: PaperFeed) -> None:
+    alice = Visitor(authored).log_in_as(make_user(authored, "alice"))
+    bob_user = make_user(authored, "bob")
+    bob = Visitor(authored).log_in_as(bob_user)
+    alice.post("/authors/John%20Smith/follow", {"follow": "1"})
+    assert "Follow in your digest" in bob.get("/authors/John%20Smith").text
+    assert "John Smith" not in bob.get("/settings/subscriptions").text
+    assert bob.api("GET", "/api/following/authors").json() == []
+    # Bob's unfollow of the same key takes nothing from Alice.
+    bob.post("/settings/authors/unfollow", {"key": "smith|john|"})
+    assert [f["name"] for f in alice.api("GET", "/api/following/authors").json()] == ["John Smith"]
+
+
+def test_the_settings_page_lists_followed_authors_and_unfollows_them(authored: PaperFeed) -> None:
+    reader = make_user(authored, "reader")
+    visitor = Visitor(authored).log_in_as(reader)
+    visitor.post("/authors/Klaus%20M%C3%BCller/follow", {"follow": "1"})
+    settings = visitor.get("/settings/subscriptions").text
+    assert '<a href="/authors/Klaus%20M%C3%BCller">Klaus Müller</a>' in settings
+    forged = visitor.client.post("/settings/authors/unfollow", data={"key": "muller|klaus|"})
+    assert forged.status_code == 403
+    visitor.post("/settings/authors/unfollow", {"key": "muller|klaus|"})
+    assert authored.followed_authors(reader) == []
+
+
+# --- the JSON API and the command ----------------------------------------------------------------
+
+
+def test_the_api_gives_an_authors_papers_co_authors_categories_and_variants(authored: PaperFeed) -> None:
+    body = Visitor(authored).get("/api/authors/John%20Smith", params={"per_page": 2}).json()
+    assert body["name"] == "John Smith" and body["key"] == "smith|john|"
+    assert [i["paper"]["title"] for i in body["papers"]["items"]] == [
+        "Initials with a known co-author",
+        "Newest Smith paper",
+    ]
+    assert body["papers"]["total"] == 4 and body["papers"]["pages"] == 2
+    assert body["coauthors"][0] == {"name": "Ada Jones", "papers": 3}
+    assert {"name": "cs.CL", "papers": 1} in body["categories"]
+    assert {
+        "name": "John A. Smith",
+        "papers": 1,
+        "joined": False,
+        "reason": "no co-author in common",
+    } in body["variants"]
+    assert body["following"] is None
+
+
+def test_following_through_the_api_needs_a_log_in_and_a_csrf_token(authored: PaperFeed) -> None:
+    visitor = Visitor(authored)
+    assert visitor.api("PUT", "/api/authors/John%20Smith/follow").status_code == 401
+    visitor.log_in_as(make_user(authored, "reader"))
+    assert visitor.client.put("/api/authors/John%20Smith/follow").status_code == 403  # no token
+    answer = visitor.api("PUT", "/api/authors/John%20Smith/follow")
+    assert answer.status_code == 200
+    assert answer.json() == {"name": "John Smith", "key": "smith|john|", "following": True}
+    assert visitor.get("/api/authors/John%20Smith").json()["following"] is True
+    assert [f["key"] for f in visitor.api("GET", "/api/following/authors").json()] == ["smith|john|"]
+    assert visitor.api("DELETE", "/api/authors/John%20Smith/follow").json()["following"] is False
+    assert visitor.api("GET", "/api/following/authors").json() == []
+    assert visitor.api("PUT", "/api/authors/Nobody%20Atall/follow").status_code == 404
+
+
+def test_the_author_command_prints_the_papers_in_80_columns(authored: PaperFeed) -> None:
+    result = CliRunner().invoke(cli_app, ["author", "Smith, John"], env={"COLUMNS": "80", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "John Smith · 4 papers"
+    assert "co-authors: Ada Jones (3), Bo Chen (1)" in lines
+    assert "also written as John A. Smith (1) — not joined: no co-author in common" in lines
+    assert all(len(line) <= 80 for line in lines), max(lines, key=len)
+    titles = [t for t in ("Initials with a known co-author", "Newest Smith paper", "Oldest Smith paper")]
+    positions = [result.output.index(t) for t in titles]
+    assert positions == sorted(positions)
