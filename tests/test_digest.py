@@ -194,7 +194,13 @@ def test_new_papers_by_followed_authors_have_their_own_section(core: PaperFeed, 
     reader = core.create_user("reader", "correct horse battery")
     core.follow_author(reader, "Ada Lovelace")
     core.follow_author(reader, "Kurt Gödel")
-    subscribe(core, "reader@example.org", user_id=reader.id, saved_searches=[], confirmed_at=NOW - dt.timedelta(days=2))
+    subscribe(
+        core,
+        "reader@example.org",
+        user_id=reader.id,
+        saved_searches=[],
+        confirmed_at=NOW - dt.timedelta(days=2),
+    )
     add_papers(
         core,
         paper("Ada and Kurt together", published=TODAY, arxiv_id="2611.00011", authors=["Lovelace, A.", "Kurt Godel"]),
