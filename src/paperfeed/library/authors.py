@@ -181,14 +181,6 @@ class AuthorProfile:
     categories: list[tuple[str, int]]  # most first
     variants: list[Variant] = field(default_factory=list)
 
-    @property
-    def joined_variants(self) -> list[Variant]:
-        return [v for v in self.variants if v.joined]
-
-    @property
-    def separate_variants(self) -> list[Variant]:
-        return [v for v in self.variants if not v.joined]
-
 
 class _Group:
     """The papers one author key appears on, and how it is written there."""

@@ -463,11 +463,13 @@ class PaperStorage:
         if not pattern:
             return []
         day = sa.func.coalesce(papers.c.published, papers.c.listed_on)
-        where = [papers.c.hidden.is_(False), sa.cast(papers.c.authors, sa.Text).regexp_match(pattern)]
+        where = [papers.c.hidden.is_(False)]
         if first_seen_after is not None:
             where.append(papers.c.first_seen >= first_seen_after)
         if since is not None:
             where.append(day >= since)
+        # Last: SQLite runs the expression in Python, so only on rows the cheap tests let through.
+        where.append(sa.cast(papers.c.authors, sa.Text).regexp_match(pattern))
         query = (
             sa.select(papers.c.id, papers.c.authors, papers.c.categories, day.label("day"), papers.c.first_seen)
             .where(*where)
