@@ -1,20 +1,19 @@
-"""Authors: name keys and honest matching, author pages and their feeds, the JSON API and the
-command, and following an author (authorization and CSRF included)."""
+"""Authors: name keys and honest matching, author pages and their feeds, the JSON API, and
+following an author (authorization and CSRF included). The command is in test_cli_usability."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 import feedparser
 import pytest
-from typer.testing import CliRunner
 
 from community_helpers import Visitor, cheap_password_hashing, make_user
 from helpers import add_papers, paper
-from paperfeed.cli import app as cli_app
 from paperfeed.core import PaperFeed
 from paperfeed.errors import NotFound
-from paperfeed.library.authors import author_key, parse
+from paperfeed.library.authors import author_key, parse, shown_name
 
 TODAY = dt.datetime.now(dt.UTC).date()
 
@@ -91,6 +90,11 @@ def test_different_names_have_different_keys(one: str, other: str) -> None:
 def test_which_names_could_be_one_person(one: str, other: str, could_be: bool) -> None:
     assert parse(one).could_be(parse(other)) is could_be
     assert parse(other).could_be(parse(one)) is could_be
+
+
+def test_a_name_is_shown_as_most_often_written_with_accents_and_given_name_first_among_equals() -> None:
+    assert shown_name(Counter({"Smith, J.": 3, "J. Smith": 1})) == "Smith, J."
+    assert shown_name(Counter({"Müller, Klaus": 1, "Klaus Muller": 1, "Klaus Müller": 1})) == "Klaus Müller"
 
 
 # --- an author's papers ----------------------------------------------------------------------------
@@ -322,7 +326,7 @@ def test_the_settings_page_lists_followed_authors_and_unfollows_them(authored: P
     assert authored.followed_authors(reader) == []
 
 
-# --- the JSON API and the command ----------------------------------------------------------------
+# --- the JSON API ----------------------------------------------------------------
 
 
 def test_the_api_gives_an_authors_papers_co_authors_categories_and_variants(authored: PaperFeed) -> None:
@@ -357,16 +361,3 @@ def test_following_through_the_api_needs_a_log_in_and_a_csrf_token(authored: Pap
     assert visitor.api("DELETE", "/api/authors/John%20Smith/follow").json()["following"] is False
     assert visitor.api("GET", "/api/following/authors").json() == []
     assert visitor.api("PUT", "/api/authors/Nobody%20Atall/follow").status_code == 404
-
-
-def test_the_author_command_prints_the_papers_in_80_columns(authored: PaperFeed) -> None:
-    result = CliRunner().invoke(cli_app, ["author", "Smith, John"], env={"COLUMNS": "80", "NO_COLOR": "1"})
-    assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
-    assert lines[0] == "John Smith · 4 papers"
-    assert "co-authors: Ada Jones (3), Bo Chen (1)" in lines
-    assert "also written as John A. Smith (1) — not joined: no co-author in common" in lines
-    assert all(len(line) <= 80 for line in lines), max(lines, key=len)
-    titles = [t for t in ("Initials with a known co-author", "Newest Smith paper", "Oldest Smith paper")]
-    positions = [result.output.index(t) for t in titles]
-    assert positions == sorted(positions)

@@ -193,7 +193,13 @@ class _Group:
 
     @property
     def name(self) -> str:
-        return max(self.forms.items(), key=lambda item: (item[1], item[0]))[0]
+        return shown_name(self.forms)
+
+
+def shown_name(forms: Counter[str]) -> str:
+    """The way a name is shown: as most often written; among equals, in "Given Family" order and
+    with its accents (which a plain spelling may have lost) first."""
+    return min(forms.items(), key=lambda item: (-item[1], "," in item[0], item[0].isascii(), item[0]))[0]
 
 
 def _groups(listings: Iterable[AuthorListing], target: AuthorName) -> dict[str, _Group]:
@@ -290,7 +296,7 @@ class Authors:
             key=target.key,
             paper_ids=[listing.paper_id for listing in papers],
             coauthors=sorted(
-                ((forms[key].most_common(1)[0][0], n) for key, n in coauthors.items()),
+                ((shown_name(forms[key]), n) for key, n in coauthors.items()),
                 key=lambda c: (-c[1], c[0]),
             ),
             categories=sorted(categories.items(), key=lambda c: (-c[1], c[0])),
