@@ -67,11 +67,7 @@ class AuthorName:
     family_transliterated: str  # with ä, ö, ü as ae, oe, ue first: "mueller" for Müller
     given: tuple[str, ...]  # folded given names, initials as one letter: ("j", "d")
     suffix: str  # "jr", "iii" or ""
-
-    @property
-    def key(self) -> str:
-        """The author key: "family|given names|suffix"."""
-        return f"{self.family}|{' '.join(self.given)}|{self.suffix}"
+    key: str  # the author key: "family|given names|suffix"
 
     def could_be(self, other: AuthorName) -> bool:
         """Whether the two names may be one person (see the module's rules); true of equal keys."""
@@ -104,13 +100,15 @@ def parse(name: str) -> AuthorName:
     suffix = suffix or parts.suffix
     family_written = parts.family_with_particle
     given = tuple(word for word in (fold(w) for w in _GIVEN_SPLIT.split(parts.given)) if word)
+    family = fold(family_written)
     return AuthorName(
         written=written,
         surname=parts.family,
-        family=fold(family_written),
+        family=family,
         family_transliterated=fold(family_written.translate(_UMLAUTS)),
         given=given,
         suffix=fold(suffix),
+        key=f"{family}|{' '.join(given)}|{fold(suffix)}",
     )
 
 
