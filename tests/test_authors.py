@@ -215,11 +215,15 @@ def test_a_name_nobody_wrote_is_not_found(authored: PaperFeed) -> None:
         authored.author("...")
 
 
-def test_hidden_papers_are_left_off_author_pages(authored: PaperFeed) -> None:
-    newest = authored.paper("2601.00003")
-    authored.store.papers.set_hidden(newest.id, True)
+def test_an_author_page_shown_before_sees_papers_added_or_hidden_since(authored: PaperFeed) -> None:
+    authored.author("John Smith")
+    authored.store.papers.set_hidden(authored.paper("2601.00003").id, True)
+    add_papers(
+        authored, paper("A later paper", arxiv_id="2601.00010", published=TODAY, authors=["John Smith"])
+    )
     _, page = authored.author("John Smith")
-    assert "Newest Smith paper" not in [item.paper.title for item in page.items]
+    titles = [item.paper.title for item in page.items]
+    assert titles[0] == "A later paper" and "Newest Smith paper" not in titles
 
 
 # --- the author page ---------------------------------------------------------------------------

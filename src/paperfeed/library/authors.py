@@ -28,7 +28,7 @@ import functools
 import re
 import string
 import unicodedata
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -41,6 +41,7 @@ from paperfeed.store.author_follows import AuthorFollow
 from paperfeed.store.papers import AuthorListing
 
 MAX_NAME = 200  # characters of a name asked for (the follows table keeps keys this long)
+PROFILES_KEPT = 256
 _FOLDS = str.maketrans({"ß": "ss", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "æ": "ae",
                         "Æ": "ae", "œ": "oe", "Œ": "oe", "ı": "i"})  # fmt: skip
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "ae", "Ö": "oe", "Ü": "ue"})
@@ -254,6 +255,9 @@ class Authors:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        # Profiles by name, kept while the papers are unchanged: paging through an author, their
+        # feed and the follow button then scan the author lists once.
+        self._profiles: OrderedDict[tuple[str, str], tuple[tuple, AuthorProfile]] = OrderedDict()
 
     @staticmethod
     def _target(name: str) -> AuthorName:
@@ -269,6 +273,17 @@ class Authors:
         """The author written `name`: their papers (joined variants included), co-authors,
         categories and the variants left apart. NotFound when no paper has the name or a variant."""
         target = self._target(name)
+        mark = self.store.papers.change_mark()
+        cached = self._profiles.get((target.key, target.written))
+        if cached is not None and cached[0] == mark:
+            return cached[1]
+        profile = self._build_profile(target)
+        self._profiles[target.key, target.written] = (mark, profile)
+        if len(self._profiles) > PROFILES_KEPT:
+            self._profiles.popitem(last=False)
+        return profile
+
+    def _build_profile(self, target: AuthorName) -> AuthorProfile:
         listings = self.store.papers.author_listings(surname_pattern(target))
         groups = _groups(listings, target)
         if not groups:
