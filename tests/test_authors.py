@@ -259,6 +259,7 @@ def test_an_unknown_author_is_a_404_page(authored: PaperFeed) -> None:
     assert visitor.get("/authors/Nobody%20Atall").status_code == 404
     assert visitor.get("/feeds/authors/Nobody%20Atall.atom").status_code == 404
     assert visitor.get("/api/authors/Nobody%20Atall").status_code == 404
+    assert visitor.get("/api/authors/" + "Long" * 60).status_code == 400  # longer than any name kept
 
 
 def test_the_author_page_escapes_names(core: PaperFeed) -> None:
