@@ -52,6 +52,8 @@ DEMO_IMPORTED_ON = dt.date(2025, 12, 31)
 ADMIN_PASSWORD = "admin password 123"
 OVERLOADED_ID = "9912.00001"
 LONG_WORD_TITLE = "Pneumonoultramicroscopicsilicovolcanoconiosis" * 6
+AUTHORED_DAY = DEMO_IMPORTED_ON - dt.timedelta(days=30)
+AUTHORED_PAPERS = [("2511.09001", "Notes on the Analytical Engine"), ("2511.09002", "Bernoulli Numbers by Machine")]
 
 
 class _RecordedArxiv(http.server.BaseHTTPRequestHandler):
@@ -117,6 +119,11 @@ def server(tmp_path_factory: pytest.TempPathFactory, arxiv_stub: str) -> Iterato
     add_papers(
         core,
         paper(LONG_WORD_TITLE, "An abstract with " + "unbroken" * 40 + " in it.", listed_on=DEMO_IMPORTED_ON),
+        # The demo papers name no authors; these do (a month earlier, off the demo day's page).
+        *(
+            paper(title, arxiv_id=arxiv_id, listed_on=AUTHORED_DAY, authors=["Ada Lovelace", "Charles Babbage"])
+            for arxiv_id, title in AUTHORED_PAPERS
+        ),
     )
     core.close()
     created = _paperfeed(
@@ -696,3 +703,44 @@ def test_a_reader_saves_a_paper_and_for_you_recommends_others_with_reasons(serve
     assert first_title not in cards.locator(".card-title").all_inner_texts()
     assert reader.errors == [], reader.errors
     reader.close()
+
+
+def test_a_reader_goes_from_a_paper_to_its_author_and_follows_them_into_the_digest(
+    server: str, chromium: object
+) -> None:
+    from playwright.sync_api import expect
+
+    tab = Tab(chromium, server)
+    tab.go("/signup")
+    tab.fill_and_submit("form.stack-form", name="author-reader", password=PASSWORD, password2=PASSWORD)
+    tab.go(f"/papers/{AUTHORED_PAPERS[0][0]}")
+    author_link = tab.page.locator(".paper-authors a").first
+    name = author_link.inner_text()
+    with tab.page.expect_navigation():
+        author_link.click()
+    expect(tab.page.locator("h1.author-name")).to_have_text(name)
+    expect(tab.page.locator("ol.cards article.card")).to_have_count(len(AUTHORED_PAPERS))
+    expect(tab.page.locator(".author-coauthors a", has_text="Charles Babbage")).to_be_visible()
+    feed = tab.page.locator(".topic-actions a", has_text="Atom feed").get_attribute("href")
+    assert _feed_answers(server, feed)
+
+    button = tab.page.locator("#follow-author")
+    expect(button).to_have_text("Follow in your digest")
+    address = tab.page.url
+    button.click()  # htmx swaps the button in place: no navigation
+    expect(tab.page.locator("#follow-author")).to_have_text("✓ Following in your digest")
+    assert tab.page.url == address
+    tab.shot("40-author-followed")
+
+    tab.go("/settings/subscriptions")
+    followed = tab.page.locator("#authors a", has_text=name)
+    expect(followed).to_be_visible()
+    with tab.page.expect_navigation():
+        followed.click()
+    expect(tab.page.locator("#follow-author")).to_have_text("✓ Following in your digest")
+    tab.page.locator("#follow-author").click()
+    expect(tab.page.locator("#follow-author")).to_have_text("Follow in your digest")
+    tab.go("/settings/subscriptions")
+    expect(tab.page.locator("#authors")).to_contain_text("None yet")
+    assert tab.errors == []
+    tab.close()

@@ -4,6 +4,7 @@ and progress lines when the output is not a terminal."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -86,3 +87,24 @@ def test_search_results_fit_80_columns_with_titles_cut_and_addresses_shown(core)
     assert any("Diffusion and very long words" in line and "…" in line for line in lines)
     assert "at the end" not in result.stdout
     assert "https://arxiv.org/abs/2611.00001" in result.stdout and "Ada Lovelace" in result.stdout
+
+
+def test_an_authors_papers_fit_80_columns_newest_first_with_co_authors_and_variants(core):
+    long_title = "Engines " + "and very long words " * 12 + "at the end"
+    add_papers(
+        core,
+        paper("The first note", arxiv_id="2611.00001", published=dt.date(2024, 1, 5),
+              authors=["Ada Lovelace", "Charles Babbage"], categories=["math.HO"]),
+        paper(long_title, arxiv_id="2611.00002", published=dt.date(2024, 3, 5),
+              authors=["Lovelace, Ada"], categories=["cs.GL"]),
+        paper("A namesake", arxiv_id="2611.00003", published=dt.date(2024, 2, 5), authors=["A. Lovelace"]),
+    )  # fmt: skip
+    result = paperfeed("author", "Ada Lovelace")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines), result.stdout
+    assert lines[0] == "Ada Lovelace · 2 papers"
+    assert "co-authors: Charles Babbage (1)" in lines
+    assert "also written as A. Lovelace (1) — not joined: no co-author in common" in lines
+    assert result.stdout.index("Engines and very long words") < result.stdout.index("The first note")
+    assert "https://arxiv.org/abs/2611.00001" in result.stdout and "at the end" not in result.stdout

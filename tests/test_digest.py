@@ -198,6 +198,42 @@ def test_the_next_digest_holds_only_papers_first_seen_since_the_previous_one(
     assert first["Message-ID"] != second["Message-ID"]
 
 
+def test_new_papers_by_followed_authors_have_their_own_section(core: PaperFeed, mailbox: Mailbox) -> None:
+    add_papers(
+        core,
+        paper("An old paper by Ada", published=TODAY - dt.timedelta(days=90), arxiv_id="2608.00001",
+              authors=["Ada Lovelace", "Charles Babbage"]),
+        paper("An old paper by Kurt", published=TODAY - dt.timedelta(days=90), arxiv_id="2608.00002",
+              authors=["Kurt G\\\"odel"]),
+    )  # fmt: skip
+    reader = core.create_user("reader", "correct horse battery")
+    core.follow_author(reader, "Ada Lovelace")
+    core.follow_author(reader, "Kurt Gödel")
+    subscribe(
+        core,
+        "reader@example.org",
+        user_id=reader.id,
+        saved_searches=[],
+        confirmed_at=NOW - dt.timedelta(days=2),
+    )
+    add_papers(
+        core,
+        paper("Ada and Kurt together", published=TODAY, arxiv_id="2611.00011", authors=["Lovelace, A.", "Kurt Godel"]),
+        paper("Ada with Charles", published=TODAY - dt.timedelta(days=1), arxiv_id="2611.00012",
+              authors=["A. Lovelace", "Charles Babbage"]),  # a variant, joined: the same co-author
+        paper("Someone else entirely", published=TODAY, arxiv_id="2611.00013", authors=["Alan Turing"]),
+    )  # fmt: skip
+
+    run_due(core, NOW)
+
+    text = mailbox.digests_to("reader@example.org")[0].get_body(("plain",)).get_content()
+    section = text.split("New from authors you follow")[1]
+    assert section.index("Ada with Charles") > section.index("Ada and Kurt together")  # newest first
+    assert "Ada and Kurt together\r\n   Lovelace, A., Kurt Godel\r\n   By Ada Lovelace, Kurt Gödel" in section
+    assert "Ada with Charles\r\n   A. Lovelace, Charles Babbage\r\n   By Ada Lovelace" in section
+    assert "An old paper" not in text and "Someone else entirely" not in text
+
+
 def test_trending_section_lists_the_most_upvoted_papers_with_their_upvotes(
     papers_core: PaperFeed, mailbox: Mailbox
 ) -> None:

@@ -229,7 +229,7 @@ def test_a_paper_page_shows_abstract_authors_dates_and_grouped_links(web):
     assert "<h1>Sparse Diffusion Transformers for Long Video</h1>" in text
     assert "We scale diffusion transformers with sparse experts." in text
     for author in ("Ada Lovelace", "Alan Turing", "Grace Hopper", "Barbara Liskov"):
-        assert f'<a href="/search?author={author.replace(" ", "+")}">{author}</a>' in text
+        assert f'<a href="/authors/{author.replace(" ", "%20")}">{author}</a>' in text  # author pages
     assert "Jan 4, 2021" in text and "Feb 1, 2021" in text  # published, updated
     assert 'href="/day/' in text  # the day it is listed on
     assert "12 pages, 3 figures" in text and "Journal of Examples 7 (2021)" in text

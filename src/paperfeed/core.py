@@ -28,6 +28,7 @@ from paperfeed.ingest.arxiv_api import ArxivClient
 from paperfeed.ingest.base import Source
 from paperfeed.ingest.pipeline import run_import
 from paperfeed.insight import Insight
+from paperfeed.library.authors import AuthorProfile, Authors
 from paperfeed.library.collections import Collections
 from paperfeed.library.notes import Notes
 from paperfeed.library.recommend import Recommender
@@ -59,6 +60,7 @@ from paperfeed.search.similar import SimilarRanker
 from paperfeed.search.spelling import Speller
 from paperfeed.search.vectors import IndexBusy, VectorIndex
 from paperfeed.store import Store
+from paperfeed.store.author_follows import AuthorFollow
 from paperfeed.store.papers import utcnow
 from paperfeed.text import title_key
 
@@ -444,6 +446,36 @@ class PaperFeed:
     @staticmethod
     def highlight_title(title: str, query: str) -> str:
         return mark(title, match_pattern(parse_user_query(query).words))
+
+    # --- authors -------------------------------------------------------------------------------
+    # The name matching rules live in paperfeed.library.authors.
+
+    @cached_property
+    def authors(self) -> Authors:
+        return Authors(self.store)
+
+    def author(self, name: str, *, page: int = 1, per_page: int = 20) -> tuple[AuthorProfile, ResultPage]:
+        """The author written `name` and a page of their papers, newest first."""
+        _check_paging(page, per_page)
+        started = time.perf_counter()
+        profile = self.authors.profile(name)
+        shown = profile.paper_ids[(page - 1) * per_page : page * per_page]
+        items = [RankedPaper(paper=paper, score=0.0) for paper in self.store.papers.get_many(shown)]
+        result = ResultPage(
+            items=items,
+            total=len(profile.paper_ids),
+            page=page,
+            per_page=per_page,
+            ranking="author",
+            took_ms=(time.perf_counter() - started) * 1000,
+        )
+        return profile, result
+
+    def follow_author(self, user: User, name: str, follow: bool = True) -> AuthorProfile:
+        return self.authors.follow(user, name, follow, utcnow())
+
+    def followed_authors(self, user: User) -> list[AuthorFollow]:
+        return self.authors.followed(user.id)
 
     # --- the research library: collections and notes -------------------------------------------
     # The rules live in paperfeed.library; these are the calls the interfaces make.

@@ -11,6 +11,7 @@ from typer.exceptions import TyperException
 
 from paperfeed.cli import (
     admin_cmd,
+    author_cmd,
     collection_cmd,
     digest_cmd,
     embed_cmd,
@@ -67,6 +68,7 @@ def _options(
 for module in (
     import_cmd,
     search_cmd,
+    author_cmd,
     similar_cmd,
     collection_cmd,
     serve_cmd,

@@ -17,11 +17,14 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 from sqlalchemy.engine import make_url
 
+from paperfeed import tex
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
 from paperfeed.errors import InvalidInput
+from paperfeed.models import Paper
 from paperfeed.search.embed_worker import duration_text
 
 console = Console()
@@ -56,6 +59,19 @@ def missing_sqlite_file(url: str) -> Path | None:
         return None
     path = Path(parsed.database)
     return None if path.exists() else path
+
+
+def paper_cell(core: PaperFeed, paper: Paper) -> Text:
+    """A paper in a table: its title (cut to fit 80 columns), its authors and address beneath."""
+    authors = ", ".join(paper.authors[:3]) + (" et al." if len(paper.authors) > 3 else "")
+    address = next(
+        (link.url for link in paper.links if link.kind == "abs"),
+        f"{core.settings.public_url}/papers/{paper.url_id}",
+    )
+    cell = Text(tex.plain(paper.title), style="bold")
+    cell.append(f"\n{authors}" if authors else "", style="dim")
+    cell.append(f"\n{address}", style="cyan")
+    return cell
 
 
 PROGRESS_EVERY = 5.0  # seconds between progress lines when the output is not a terminal

@@ -7,10 +7,8 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
-from paperfeed import tex
-from paperfeed.cli.common import console, open_core
+from paperfeed.cli.common import console, open_core, paper_cell
 from paperfeed.models import SearchFilters, SearchRequest
 
 
@@ -63,15 +61,9 @@ def search_command(
     table.add_column("score", justify="right")
     for rank, item in enumerate(result.items, start=request.offset + 1):
         paper = item.paper
-        authors = ", ".join(paper.authors[:3]) + (" et al." if len(paper.authors) > 3 else "")
-        address = next(
-            (link.url for link in paper.links if link.kind == "abs"),
-            f"{core.settings.public_url}/papers/{paper.url_id}",
+        table.add_row(
+            str(rank), paper_cell(core, paper), str(paper.published or paper.listed_on), f"{item.score:.2f}"
         )
-        cell = Text(tex.plain(paper.title), style="bold")
-        cell.append(f"\n{authors}" if authors else "", style="dim")
-        cell.append(f"\n{address}", style="cyan")
-        table.add_row(str(rank), cell, str(paper.published or paper.listed_on), f"{item.score:.2f}")
     console.print(table)
     if result.suggestion:
         console.print(f"Did you mean: {result.suggestion}", markup=False, highlight=False)

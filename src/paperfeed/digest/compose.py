@@ -1,7 +1,8 @@
 """Building one subscription's digest for one period, and rendering it as text and HTML.
 
 A digest has up to three kinds of sections, as the subscription chooses: today's trending
-papers, new papers matching each saved search, and personal recommendations. "New" means
+papers, new papers matching each saved search, and personal recommendations; a user's digest
+also brings the new papers of the topics and authors they follow. "New" means
 published within the period (with a few days' slack for late announcements) and first seen by
 this instance after the subscriber's previous digest, so no paper is mailed twice.
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from paperfeed.insight.trends import Rising
     from paperfeed.library.recommend import Recommender
 
-SectionKind = Literal["trending", "rising", "topic", "search", "recommended"]
+SectionKind = Literal["trending", "rising", "topic", "authors", "search", "recommended"]
 
 # arXiv announces papers a day or more after their submission date, so a period's new papers
 # may carry dates a little before it.
@@ -42,6 +43,7 @@ RECOMMENDED_ITEMS = 10
 RISING_TOPICS = 3  # rising topics in a digest, each with its newest papers
 RISING_PAPERS_PER_TOPIC = 2
 TOPIC_ITEMS = 10
+AUTHOR_ITEMS = 20  # papers of all followed authors together
 _SEARCH_FETCH = 30  # fetched per saved search, before dropping papers already mailed
 _MAX_CACHED_BLOCKS = 200_000
 
@@ -124,6 +126,7 @@ class Composer:
         self._rising_topics: list[Rising] | None = None
         self._rising: dict[tuple[dt.date, dt.datetime | None], list[RankedPaper]] = {}
         self._searches: dict[tuple, ResultPage | PaperfeedError] = {}
+        self._by_author: dict[tuple[str, dt.date, dt.datetime | None], list[RankedPaper]] = {}
         # A paper rendered once per run: trending and popular searches repeat across digests.
         self._blocks: dict[tuple[int, str | None, str], str] = {}
 
@@ -184,6 +187,27 @@ class Composer:
                 self._searches[key] = exc
         return self._searches[key]
 
+    def followed_authors(
+        self, user_id: int, *, window_from: dt.date, since: dt.datetime | None
+    ) -> list[RankedPaper]:
+        """New papers by the authors a user follows, newest first, each saying by whom; an author
+        followed by many is looked up once per run."""
+        from paperfeed.digest import sources
+
+        found: dict[int, RankedPaper] = {}
+        for followed in sources.followed_authors(self.core, user_id):
+            key = (followed.name, window_from, since)
+            if key not in self._by_author:
+                self._by_author[key] = sources.new_by_author(
+                    self.core, followed.name, since=window_from, first_seen_after=since, limit=AUTHOR_ITEMS
+                )
+            for item in self._by_author[key]:
+                known = found.get(item.paper.id)
+                reason = f"{known.reason}, {followed.name}" if known else f"By {followed.name}"
+                found[item.paper.id] = RankedPaper(paper=item.paper, score=0.0, reason=reason)
+        items = sorted(found.values(), key=lambda i: (i.paper.published or i.paper.listed_on, i.paper.id))
+        return items[::-1][:AUTHOR_ITEMS]
+
     def recommender(self) -> Recommender:
         if self._recommender is None:
             from paperfeed.library.recommend import Recommender
@@ -220,6 +244,9 @@ class Composer:
                 )
                 more = f"{self.links.base_url}/topics/{topic.id}"
                 digest.sections.append(DigestSection("topic", f"New in {topic.label}", items, more_url=more))
+            items = self.followed_authors(subscription.user_id, window_from=window_from, since=since)
+            more = f"{self.links.base_url}/settings/subscriptions#authors"
+            digest.sections.append(DigestSection("authors", "New from authors you follow", items, more_url=more))
         for search in subscription.saved_searches:
             answer = self.saved_search(search, window_from=window_from)
             title = f"New for {search.label}"

@@ -1,5 +1,5 @@
 """What digests read from the rest of paperfeed besides search and recommendations: trending
-papers, rising topics and followed topics.
+papers, rising topics, and followed topics and authors.
 
 Each is one small function, so the digest depends on those features through these seams only.
 """
@@ -14,6 +14,7 @@ from paperfeed.models import RankedPaper
 if TYPE_CHECKING:
     from paperfeed.core import PaperFeed
     from paperfeed.insight.trends import Rising
+    from paperfeed.store.author_follows import AuthorFollow
     from paperfeed.store.topics import Topic
 
 
@@ -36,3 +37,16 @@ def new_in_topic(
 ) -> list[RankedPaper]:
     papers = core.insight.new_in_topic(topic_id, first_seen_after=first_seen_after, since=since, limit=limit)
     return [RankedPaper(paper=p, score=0.0) for p in papers]
+
+
+def followed_authors(core: PaperFeed, user_id: int) -> list[AuthorFollow]:
+    return core.authors.followed(user_id)
+
+
+def new_by_author(
+    core: PaperFeed, name: str, *, since: dt.date, first_seen_after: dt.datetime | None, limit: int
+) -> list[RankedPaper]:
+    """The author's new papers, newest first, as their author page counts them (joined name
+    variants included)."""
+    ids = core.authors.new_papers(name, since=since, first_seen_after=first_seen_after, limit=limit)
+    return [RankedPaper(paper=p, score=0.0) for p in core.store.papers.get_many(ids)]

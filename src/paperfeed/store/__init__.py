@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from paperfeed.errors import StoreError
-from paperfeed.store import author_follows, dismissals, schema  # noqa: F401  (their tables join the schema)
+from paperfeed.store import dismissals, schema  # noqa: F401  (their tables join the schema)
+from paperfeed.store.author_follows import AuthorFollowStorage
 from paperfeed.store.collections import CollectionStorage
 from paperfeed.store.community import CommunityStorage
 from paperfeed.store.dismissals import DismissalStorage
@@ -141,6 +142,7 @@ class Store:
         self.subscriptions = SubscriptionStorage(self.engine)
         self.follows = FollowStorage(self.engine)
         self.topics = TopicStorage(self.engine)
+        self.author_follows = AuthorFollowStorage(self.engine)
         self.collections = CollectionStorage(self.engine)
         self.notes = NoteStorage(self.engine)
         self.dismissals = DismissalStorage(self.engine)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from paperfeed.store.schema import UTCDateTime, metadata
 
-# `author_key` identifies the author as paperfeed's name matching does (see library/names.py);
+# `author_key` identifies the author as paperfeed's name matching does (see library/authors.py);
 # `name` is the name as shown when the user followed.
 author_follows = sa.Table(
     "author_follows",
@@ -16,3 +20,50 @@ author_follows = sa.Table(
     sa.Column("name", sa.String(300), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
 )
+
+
+@dataclass(slots=True, frozen=True)
+class AuthorFollow:
+    author_key: str
+    name: str
+    created_at: dt.datetime
+
+
+class AuthorFollowStorage:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def follow(self, user_id: int, author_key: str, name: str, now: dt.datetime) -> None:
+        from paperfeed.store import insert_ignoring_conflicts
+
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert_ignoring_conflicts(conn, author_follows).values(
+                    user_id=user_id, author_key=author_key, name=name, created_at=now
+                )
+            )
+
+    def unfollow(self, user_id: int, author_key: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.delete(author_follows).where(
+                    author_follows.c.user_id == user_id, author_follows.c.author_key == author_key
+                )
+            )
+
+    def followed_by(self, user_id: int) -> list[AuthorFollow]:
+        """The authors a user follows, by name."""
+        query = (
+            sa.select(author_follows.c.author_key, author_follows.c.name, author_follows.c.created_at)
+            .where(author_follows.c.user_id == user_id)
+            .order_by(author_follows.c.name, author_follows.c.author_key)
+        )
+        with self.engine.connect() as conn:
+            return [AuthorFollow(key, name, created) for key, name, created in conn.execute(query)]
+
+    def is_following(self, user_id: int, author_key: str) -> bool:
+        query = sa.select(sa.literal(1)).where(
+            author_follows.c.user_id == user_id, author_follows.c.author_key == author_key
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None

@@ -36,6 +36,17 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+@dataclass(slots=True, frozen=True)
+class AuthorListing:
+    """What author pages need of a paper to tell its authors apart: no abstract, no links."""
+
+    paper_id: int
+    authors: list[str]
+    categories: list[str]
+    day: dt.date  # published, else listed
+    first_seen: dt.datetime
+
+
 @dataclass(slots=True)
 class MergeOutcome:
     added: int = 0
@@ -439,6 +450,42 @@ class PaperStorage:
                 return
             yield rows
             last_id = rows[-1].id
+
+    def change_mark(self) -> tuple[int, dt.datetime | None]:
+        """(papers, latest change): different whenever a paper is added, changed or hidden."""
+        with self.engine.connect() as conn:
+            count, latest = conn.execute(sa.select(sa.func.count(), sa.func.max(papers.c.last_updated))).one()
+        return count, latest
+
+    def author_listings(
+        self,
+        pattern: str,
+        *,
+        first_seen_after: dt.datetime | None = None,
+        since: dt.date | None = None,
+    ) -> list[AuthorListing]:
+        """Visible papers whose stored author list matches the regular expression `pattern`,
+        newest first. A coarse filter: the caller matches the names themselves."""
+        if not pattern:
+            return []
+        day = sa.func.coalesce(papers.c.published, papers.c.listed_on)
+        where = [papers.c.hidden.is_(False)]
+        if first_seen_after is not None:
+            where.append(papers.c.first_seen >= first_seen_after)
+        if since is not None:
+            where.append(day >= since)
+        # Last: SQLite runs the expression in Python, so only on rows the cheap tests let through.
+        where.append(sa.cast(papers.c.authors, sa.Text).regexp_match(pattern))
+        query = (
+            sa.select(papers.c.id, papers.c.authors, papers.c.categories, day.label("day"), papers.c.first_seen)
+            .where(*where)
+            .order_by(day.desc(), papers.c.id.desc())
+        )
+        with self.engine.connect() as conn:
+            return [
+                AuthorListing(row.id, list(row.authors or []), list(row.categories or []), row.day, row.first_seen)
+                for row in conn.execute(query)
+            ]
 
     def ids_with_keys(self, keys: Iterable[str]) -> dict[str, int]:
         found: dict[str, int] = {}

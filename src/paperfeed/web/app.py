@@ -21,6 +21,7 @@ from paperfeed.core import PaperFeed
 from paperfeed.digest.alerts import send_login_alert
 from paperfeed.digest.links import secret_key
 from paperfeed.web import feeds
+from paperfeed.web.api import authors as api_authors
 from paperfeed.web.api import community as api_community
 from paperfeed.web.api import library as api_library
 from paperfeed.web.api import papers as api_papers
@@ -32,7 +33,17 @@ from paperfeed.web.headers import CONTENT_SECURITY_POLICY, SecurityHeaders
 from paperfeed.web.methods import AllowedMethods
 from paperfeed.web.proxy import ForwardedHeaders
 from paperfeed.web.security import CsrfMiddleware, csrf_key
-from paperfeed.web.ui import admin_sources, auth, community, for_you, insight, library, pages, subscriptions
+from paperfeed.web.ui import (
+    admin_sources,
+    auth,
+    authors,
+    community,
+    for_you,
+    insight,
+    library,
+    pages,
+    subscriptions,
+)
 from paperfeed.web.ui.templates import build_templates
 
 # Swagger UI sets style attributes from its scripts and shows data: images; nothing else is loosened.
@@ -123,10 +134,12 @@ def create_app(core: PaperFeed) -> FastAPI:
     app.include_router(api_subscriptions.router, prefix=API_PREFIX)
     app.include_router(api_papers.router, prefix=API_PREFIX)
     app.include_router(api_recommendations.router, prefix=API_PREFIX)
+    app.include_router(api_authors.router, prefix=API_PREFIX)
     app.include_router(auth.router)
     app.include_router(community.router)
     app.include_router(library.router)
     app.include_router(for_you.router)
+    app.include_router(authors.router)
     app.include_router(pages.router)
     app.include_router(subscriptions.router)
     app.include_router(feeds.router)

@@ -243,6 +243,7 @@ def settings_page(request: Request, core: CoreDep, templates: TemplatesDep) -> R
         error=request.query_params.get("error"),
         values={},
         saved=request.query_params.get("saved"),
+        followed_authors=core.followed_authors(user),
     )
     return templates.TemplateResponse(request, "subscription_settings.html", context)
 
