@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -29,7 +30,7 @@ from serving import serving
 TOPICS = ("diffusion models", "graph neural networks", "protein folding", "speech recognition")
 
 
-def add_unembedded(core: PaperFeed, count: int) -> None:
+def add_unembedded(core: PaperFeed, count: int, *, first: int = 0) -> None:
     """`count` papers merged and keyword-indexed, as `paperfeed import` leaves them: no vectors."""
     records = [
         paper(
@@ -37,7 +38,7 @@ def add_unembedded(core: PaperFeed, count: int) -> None:
             f"We study {TOPICS[number % len(TOPICS)]} in setting {number} and report what we find.",
             arxiv_id=f"2611.{number:05d}",
         )
-        for number in range(count)
+        for number in range(first, first + count)
     ]
     with core.store.engine.begin() as conn:
         core.store.papers.merge_batch(conn, [finish_record(r) for r in records])
@@ -196,3 +197,28 @@ def test_serve_embeds_in_the_background_while_answering(settings, core):
             assert time.monotonic() < deadline, "the server never finished embedding"
             time.sleep(0.5)
     assert core.store.embeddings.count(core.embedder.key) == 120
+
+
+def test_filtered_search_scores_the_mapped_int8_matrix_as_exactly_as_float_vectors(core, monkeypatch):
+    add_unembedded(core, 80)
+    core.sync_vectors()
+    vectors = core.vectors
+    vectors.search(np.zeros(core.embedder.dim, dtype=np.float32), 1)  # maps the files
+    assert vectors._matrix is not None and len(vectors._matrix[0]) == 80
+    stored = core.store.embeddings.get_many(list(range(1, 500)), core.embedder.key)
+    query = core.embedder.embed(["protein folding"])[0]
+    exact = sorted(stored, key=lambda paper_id: -float(stored[paper_id][1] @ query))[:10]
+    ids, scores = vectors.search(query, 10, among=list(stored))
+    assert len(set(ids) & set(exact)) >= 9
+    for paper_id, score in zip(ids, scores, strict=True):
+        assert abs(score - float(stored[paper_id][1] @ query)) < 0.005
+
+    # Papers embedded since the matrix was written (a run stopped at a checkpoint) are still found.
+    add_unembedded(core, 40, first=1_000)
+    monkeypatch.setattr(vectors_module, "EMBED_BATCH", 40)
+    stop = threading.Event()
+    core.sync_vectors(progress=lambda n: stop.set(), stop=stop)
+    newer = core.store.embeddings.get_many(list(range(1, 500)), core.embedder.key)
+    assert len(newer) == 120 and len(vectors) == 120
+    ids, _ = vectors.search(query, 120, among=list(newer))
+    assert sorted(ids) == sorted(newer)

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
-from usearch.index import Index
+from usearch.index import Index, MetricKind
+from usearch.index import search as brute_force_search
 
 from paperfeed.models import Paper
 from paperfeed.search.embeddings import Embedder, paper_text
@@ -38,6 +39,14 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 STATE_FILE = "state.json"
 INDEX_FILE = "vectors.usearch"
+# Every vector again as one int8 matrix, rows in the order of a sorted id array, memory-mapped by
+# searches: a filtered search gathers its allowed rows with one fancy index and scores them with
+# usearch's SIMD brute force, instead of asking the graph for each key (which builds a Python
+# object per vector: 137 ms against about 20 ms for 13.6k allowed papers of 200k). Each row is
+# scaled to fill int8's range; cosine does not see the scale, and the score stays within 0.002.
+MATRIX_FILE = "matrix.i8.npy"
+MATRIX_IDS_FILE = "matrix.ids.npy"
+EXPORT_CHUNK = 50_000
 # Exact search up to this many papers: brute force over 50k float16 vectors takes ~5 ms on two
 # cores, within the latency budget; past it, the HNSW graph keeps queries in single-digit ms.
 EXACT_LIMIT = 50_000
@@ -62,6 +71,12 @@ def _add(index: Index, vectors: dict[int, np.ndarray]) -> None:
     index.add(np.asarray(keys, dtype=np.uint64), np.stack([vectors[k] for k in keys]))
 
 
+def _to_int8(vectors: np.ndarray) -> np.ndarray:
+    """Each row scaled to fill int8's range and rounded (cosine is blind to the scale)."""
+    peaks = np.maximum(np.abs(vectors).max(axis=1, keepdims=True), 1e-12)
+    return np.round(vectors * (127 / peaks)).astype(np.int8)
+
+
 def text_hash(paper: Paper | sa.Row) -> str:
     return hashlib.sha1(paper_text(paper.title, paper.abstract).encode()).hexdigest()
 
@@ -72,6 +87,7 @@ class VectorIndex:
         self.exact_limit = exact_limit
         self._index: Index | None = None
         self._generation: int | None = None
+        self._matrix: tuple[np.ndarray, np.ndarray] | None = None  # see _load_matrix
         self._last_check = 0.0
         self._lock = threading.RLock()  # guards the mapped index searches read
         # Writers take their own lock: searches must not wait for an embedding run of hours.
@@ -138,6 +154,24 @@ class VectorIndex:
         index.save(str(tmp))
         os.replace(tmp, self.path / INDEX_FILE)
 
+    def _save_matrix(self, index: Index) -> None:
+        """Write every vector of `index` as the int8 matrix searches map (see MATRIX_FILE)."""
+        keys = np.sort(np.asarray(index.keys, dtype=np.uint64)) if len(index) else np.zeros(0, np.uint64)
+        temporary = {name: self.path / (name + ".tmp") for name in (MATRIX_FILE, MATRIX_IDS_FILE)}
+        rows = np.lib.format.open_memmap(
+            temporary[MATRIX_FILE], mode="w+", dtype=np.int8, shape=(len(keys), index.ndim)
+        )
+        for start in range(0, len(keys), EXPORT_CHUNK):
+            chunk = keys[start : start + EXPORT_CHUNK]
+            vectors = np.asarray(index.get(chunk, dtype="f32"), dtype=np.float32).reshape(len(chunk), -1)
+            rows[start : start + len(chunk)] = _to_int8(vectors)
+        rows.flush()
+        del rows
+        with open(temporary[MATRIX_IDS_FILE], "wb") as out:
+            np.save(out, keys)
+        for name, path in temporary.items():
+            os.replace(path, self.path / name)
+
     def is_current(self, store: Store, embedder: Embedder) -> bool:
         state = self._state()
         return (
@@ -184,11 +218,16 @@ class VectorIndex:
             generation = int(state.get("generation", 0))
             last_save = time.monotonic()
 
-            def save(new_watermark: str | None, *, index_changed: bool = True) -> None:
-                nonlocal generation, last_save
+            matrix_generation = state.get("matrix_generation")
+
+            def save(new_watermark: str | None, *, index_changed: bool = True, final: bool = False) -> None:
+                nonlocal generation, last_save, matrix_generation
                 if index_changed:  # else only the watermark moves, and readers keep their map
                     self._save(index)
                     generation += 1
+                    if final:  # checkpoints skip it: filtered searches read newer rows from the graph
+                        self._save_matrix(index)
+                        matrix_generation = generation
                 self._write_state(
                     {
                         "schema": SCHEMA_VERSION,
@@ -197,6 +236,7 @@ class VectorIndex:
                         "dim": embedder.dim,
                         "watermark": new_watermark,
                         "generation": generation,
+                        "matrix_generation": matrix_generation,
                         "count": len(index),
                     }
                 )
@@ -221,7 +261,7 @@ class VectorIndex:
                 if stopped:
                     break
             if not stopped:
-                save(sync_started.isoformat(), index_changed=touched or fresh)
+                save(sync_started.isoformat(), index_changed=touched or fresh, final=True)
             self._index = None  # searches map the saved file instead of keeping this copy in memory
             if embedded:
                 log.info("embedded %d papers with %s", embedded, embedder.key)
@@ -303,9 +343,16 @@ class VectorIndex:
             if index is None:
                 return 0
             self._save(index)
+            self._save_matrix(index)
             generation = int(self._state().get("generation", 0)) + 1
             self._write_state(
-                {"schema": SCHEMA_VERSION, "model": model, "dim": index.ndim, "generation": generation}
+                {
+                    "schema": SCHEMA_VERSION,
+                    "model": model,
+                    "dim": index.ndim,
+                    "generation": generation,
+                    "matrix_generation": generation,
+                }
             )
             self._index = None
             return len(index)
@@ -322,7 +369,19 @@ class VectorIndex:
                 if state.get("generation") != self._generation or self._index is None:
                     self._index = self._load(state, writable=False)
                     self._generation = state.get("generation")
+                    self._matrix = self._load_matrix(state)
             return self._index
+
+    def _load_matrix(self, state: dict) -> tuple[np.ndarray, np.ndarray] | None:
+        """(sorted ids, int8 rows memory-mapped) as last written, or None."""
+        if state.get("matrix_generation") is None:
+            return None
+        try:
+            ids = np.load(self.path / MATRIX_IDS_FILE)
+            rows = np.load(self.path / MATRIX_FILE, mmap_mode="r")
+        except (OSError, ValueError):
+            return None
+        return (ids, rows) if len(ids) == len(rows) else None
 
     def __len__(self) -> int:
         index = self._current()
@@ -350,19 +409,36 @@ class VectorIndex:
         found = index.search(query, min(k, len(index)), exact=exact)
         return [int(key) for key in found.keys], [1.0 - float(d) for d in found.distances]
 
-    @staticmethod
     def _search_among(
-        index: Index, query: np.ndarray, among: Sequence[int], k: int
+        self, index: Index, query: np.ndarray, among: Sequence[int], k: int
     ) -> tuple[list[int], list[float]]:
-        keys = np.asarray(among, dtype=np.uint64)
+        keys = np.unique(np.asarray(among, dtype=np.uint64))
         if len(keys) == 0:
             return [], []
         keys = keys[np.asarray(index.contains(keys), dtype=bool).reshape(-1)]
         if len(keys) == 0:
             return [], []
-        matrix = np.asarray(index.get(keys), dtype=np.float32).reshape(len(keys), -1)
-        scores = matrix @ query
-        top = np.argsort(-scores, kind="stable")[:k] if k < len(keys) else np.argsort(-scores, kind="stable")
+        found_keys, found_scores = [], []
+        matrix = self._matrix
+        if matrix is not None and len(matrix[0]):
+            ids, rows = matrix
+            at = np.minimum(np.searchsorted(ids, keys), len(ids) - 1)
+            in_matrix = ids[at] == keys
+            subset = np.ascontiguousarray(rows[at[in_matrix]])
+            if len(subset):
+                found = brute_force_search(
+                    subset, _to_int8(query[None, :])[0], min(k, len(subset)), MetricKind.Cos, exact=True
+                )
+                found_keys.append(keys[in_matrix][np.asarray(found.keys, dtype=np.int64)])
+                found_scores.append(1.0 - np.asarray(found.distances, dtype=np.float32))
+            keys = keys[~in_matrix]  # added since the matrix was written: ask the graph
+        if len(keys):
+            found_keys.append(keys)
+            vectors = np.asarray(index.get(keys), dtype=np.float32).reshape(len(keys), -1)
+            found_scores.append(vectors @ query)
+        keys = np.concatenate(found_keys)
+        scores = np.concatenate(found_scores)
+        top = np.argsort(-scores, kind="stable")[:k]
         return [int(keys[i]) for i in top], [float(scores[i]) for i in top]
 
 
