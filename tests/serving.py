@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -12,6 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from paperfeed.config import Settings
+from paperfeed.core import PaperFeed
+
+DEMO_DIR = Path(__file__).resolve().parents[1] / "src" / "paperfeed" / "demo" / "hf-daily-papers"
 
 START_TIMEOUT_S = 60
 
@@ -50,3 +56,21 @@ def serving(env: dict[str, str]) -> Iterator[str]:
     finally:
         process.terminate()
         process.communicate(timeout=15)
+
+
+def demo_instance(data_dir: Path, models_dir: Path, **settings: str) -> tuple[dict[str, str], PaperFeed]:
+    """An instance over `data_dir` holding the demo data, embedded with the tests' fast model:
+    the environment that `serving` starts it with (`settings` as PAPERFEED_* variables, e.g.
+    SMTP_PORT="2525") and an open core for further set-up, which the caller closes."""
+    from conftest import TEST_EMBEDDER
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERFEED_")}
+    env.update(
+        PAPERFEED_DATA_DIR=str(data_dir),
+        PAPERFEED_EMBEDDER=TEST_EMBEDDER,
+        PAPERFEED_MODELS_DIR=str(models_dir),
+        **{f"PAPERFEED_{name.upper()}": value for name, value in settings.items()},
+    )
+    core = PaperFeed(Settings(data_dir=data_dir, embedder=TEST_EMBEDDER, models_dir=models_dir))
+    core.import_path(DEMO_DIR)
+    return env, core

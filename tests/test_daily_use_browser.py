@@ -8,7 +8,6 @@ confirmation mail."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,12 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import TEST_EMBEDDER
-from paperfeed.config import Settings
-from paperfeed.core import PaperFeed
-from serving import serving
+from serving import demo_instance, serving
 from smtp_sink import Mailbox
-from test_browser import DEMO_DIR, DESKTOP, PASSWORD, PHONE, SCREENSHOTS, launched_chromium
+from test_browser import DESKTOP, PASSWORD, PHONE, SCREENSHOTS, launched_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -50,19 +46,14 @@ def mailbox() -> Iterator[Mailbox]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, mailbox: Mailbox) -> Iterator[str]:
     """`paperfeed serve` over the demo data, sending mail to the sink."""
-    data_dir = tmp_path_factory.mktemp("daily-use-data")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERFEED_")}
-    env.update(
-        PAPERFEED_DATA_DIR=str(data_dir),
-        PAPERFEED_EMBEDDER=TEST_EMBEDDER,
-        PAPERFEED_MODELS_DIR=str(models_dir),
-        PAPERFEED_SMTP_HOST="127.0.0.1",
-        PAPERFEED_SMTP_PORT=str(mailbox.port),
-        PAPERFEED_SMTP_SECURITY="none",
-        PAPERFEED_MAIL_FROM="paperfeed <digest@papers.example.org>",
+    env, core = demo_instance(
+        tmp_path_factory.mktemp("daily-use-data"),
+        models_dir,
+        smtp_host="127.0.0.1",
+        smtp_port=str(mailbox.port),
+        smtp_security="none",
+        mail_from="paperfeed <digest@papers.example.org>",
     )
-    core = PaperFeed(Settings(data_dir=data_dir, embedder=TEST_EMBEDDER, models_dir=models_dir))
-    core.import_path(DEMO_DIR)
     for name in READERS:  # made here: sign-ups from one address are limited to a few an hour
         core.create_user(name, PASSWORD)
     core.close()

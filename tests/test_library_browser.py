@@ -5,7 +5,6 @@ to test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,11 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import TEST_EMBEDDER
-from paperfeed.config import Settings
-from paperfeed.core import PaperFeed
-from serving import serving
-from test_browser import DEMO_DIR, Tab, launched_chromium
+from serving import demo_instance, serving
+from test_browser import Tab, launched_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -27,15 +23,7 @@ PASSWORD = "correct horse battery staple"
 
 @pytest.fixture(scope="module")
 def library_server(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[str]:
-    data_dir = tmp_path_factory.mktemp("library-data")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERFEED_")}
-    env.update(
-        PAPERFEED_DATA_DIR=str(data_dir),
-        PAPERFEED_EMBEDDER=TEST_EMBEDDER,
-        PAPERFEED_MODELS_DIR=str(models_dir),
-    )
-    core = PaperFeed(Settings(data_dir=data_dir, embedder=TEST_EMBEDDER, models_dir=models_dir))
-    core.import_path(DEMO_DIR)
+    env, core = demo_instance(tmp_path_factory.mktemp("library-data"), models_dir)
     core.close()
     with serving(env) as base:
         yield base
