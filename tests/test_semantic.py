@@ -572,3 +572,11 @@ def test_hybrid_beats_both_single_modes_on_the_development_set(int8_demo_core: P
         hybrid = getattr(result["hybrid"], metric)
         assert hybrid > getattr(result["keyword"], metric), metric
         assert hybrid > getattr(result["semantic"], metric), metric
+
+
+def test_the_model_runs_on_a_cuda_gpu_when_onnxruntime_offers_one_and_on_the_cpu_otherwise() -> None:
+    from paperfeed.search.embeddings import execution_providers
+
+    assert execution_providers(["CPUExecutionProvider"]) == ["CPUExecutionProvider"]
+    gpu = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert execution_providers(gpu) == ["CUDAExecutionProvider", "CPUExecutionProvider"]

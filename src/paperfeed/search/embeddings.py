@@ -304,7 +304,15 @@ def _onnx_session(path: Path):
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(path), options, providers=execution_providers(ort.get_available_providers()))
+
+
+def execution_providers(available: Sequence[str]) -> list[str]:
+    """Where ONNX Runtime runs the model: a CUDA GPU when this onnxruntime build can reach one
+    (the onnxruntime-gpu package), the CPU otherwise and for any operator the GPU lacks."""
+    if "CUDAExecutionProvider" in available:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
 
 
 # --- the embedders ------------------------------------------------------------------------------
