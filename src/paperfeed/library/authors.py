@@ -26,11 +26,11 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-import string
 import unicodedata
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from paperfeed import tex
 from paperfeed.errors import InvalidInput, NotFound
@@ -40,8 +40,10 @@ from paperfeed.store import Store
 from paperfeed.store.author_follows import AuthorFollow
 from paperfeed.store.papers import AuthorListing
 
+if TYPE_CHECKING:  # the index imports this module's index_term
+    from paperfeed.search.keyword import KeywordIndex
+
 MAX_NAME = 200  # characters of a name asked for (the follows table keeps keys this long)
-PROFILES_KEPT = 256
 _FOLDS = str.maketrans({"ß": "ss", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "æ": "ae",
                         "Æ": "ae", "œ": "oe", "Œ": "oe", "ı": "i"})  # fmt: skip
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "ae", "Ö": "oe", "Ü": "ue"})
@@ -117,45 +119,23 @@ def author_key(name: str) -> str:
     return parse(name).key
 
 
-def _letter_classes() -> dict[str, str]:
-    """For each ASCII letter, a regex class of every Latin letter folding to it, both cases."""
-    found: dict[str, set[str]] = {c: {c, c.upper()} for c in string.ascii_lowercase}
-    for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
-        folded = fold(chr(code))
-        if len(folded) == 1 and folded in found:
-            found[folded].add(chr(code))
-    return {letter: "[" + "".join(sorted(chars)) + "]" for letter, chars in found.items()}
+_TRAILING_E = re.compile(r"(?<=[aou])e+")
 
 
-_CLASSES = _letter_classes()
-_BOUNDARY = '[\\s",.~-]'  # what stands next to a name in the stored JSON list
+def index_term(name: str) -> str:
+    """The term the keyword index files a written name under, "" for none: its family name with
+    an "e" after a, o or u dropped (so "Müller", "Muller" and "Mueller" share it), the initial of
+    its first given name, and its suffix. Names that could be one person (and so every spelling of
+    one key) share a term, so an author's papers and variants are all among the papers filed
+    under the author's term: a coarse filter, the names are matched in Python."""
+    return _term(parse(name))
 
 
-def surname_pattern(name: AuthorName) -> str:
-    """A regular expression (one both SQLite's and PostgreSQL's engines read alike) finding the
-    name's surname in a stored author list however it is accented: "Muller" finds "Müller", and
-    umlauts match their transliteration ("Mueller") both ways. A coarse filter of papers only."""
-    pieces: list[str] = []
-    previous = ""
-    for char in name.surname:
-        folded = fold(char)
-        if folded in ("a", "o", "u"):  # which may be an umlaut, itself written "ae", "oe", "ue"
-            pieces.append(_CLASSES[folded] + "e?")
-        elif folded == "e" and previous in ("a", "o", "u"):
-            pieces.append(_CLASSES["e"] + "?")  # "ue" may be written "ü"
-        elif len(folded) == 1 and folded in _CLASSES:
-            pieces.append(_CLASSES[folded])
-        elif len(folded) > 1 and folded.isascii():  # ß, æ, œ
-            pieces.append(f"(?:{re.escape(char)}|{''.join(_CLASSES[c] for c in folded)})")
-        elif char in " -‐":
-            pieces.append("[ ‐-]")
-        elif not folded:
-            pieces.append(".?")  # an apostrophe, written one way or another
-        else:
-            pieces.append(re.escape(char))
-        previous = folded
-    body = "".join(pieces).replace(_CLASSES["s"] * 2, f"(?:{_CLASSES['s'] * 2}|ß)")  # "ss" may be "ß"
-    return f"(?:^|{_BOUNDARY}){body}(?:$|{_BOUNDARY})" if pieces else ""
+def _term(name: AuthorName) -> str:
+    if not name.family:
+        return ""
+    initial = name.given[0][:1] if name.given else ""
+    return f"{_TRAILING_E.sub('', name.family)}|{initial}|{name.suffix}"
 
 
 # --- an author's papers, co-authors and variants ---------------------------------------------------
@@ -253,11 +233,17 @@ def _judge(target_key: str, groups: dict[str, _Group]) -> list[Variant]:
 class Authors:
     """Author pages and following authors; the rules are the module's."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, index: KeywordIndex) -> None:
         self.store = store
-        # Profiles by name, kept while the papers are unchanged: paging through an author, their
-        # feed and the follow button then scan the author lists once.
-        self._profiles: OrderedDict[tuple[str, str], tuple[tuple, AuthorProfile]] = OrderedDict()
+        self.index = index  # finds the papers filed under a name's index term
+
+    def _listings(
+        self, target: AuthorName, *, since: dt.date | None = None, first_seen_after: dt.datetime | None = None
+    ) -> list[AuthorListing]:
+        """The papers any name that could be the target's is on (and some others), newest first:
+        only those filed under its index term are read from the store."""
+        candidates = self.index.author_papers(_term(target), since=since)
+        return self.store.papers.author_listings(candidates, since=since, first_seen_after=first_seen_after)
 
     @staticmethod
     def _target(name: str) -> AuthorName:
@@ -273,18 +259,7 @@ class Authors:
         """The author written `name`: their papers (joined variants included), co-authors,
         categories and the variants left apart. NotFound when no paper has the name or a variant."""
         target = self._target(name)
-        mark = self.store.papers.change_mark()
-        cached = self._profiles.get((target.key, target.written))
-        if cached is not None and cached[0] == mark:
-            return cached[1]
-        profile = self._build_profile(target)
-        self._profiles[target.key, target.written] = (mark, profile)
-        if len(self._profiles) > PROFILES_KEPT:
-            self._profiles.popitem(last=False)
-        return profile
-
-    def _build_profile(self, target: AuthorName) -> AuthorProfile:
-        listings = self.store.papers.author_listings(surname_pattern(target))
+        listings = self._listings(target)
         groups = _groups(listings, target)
         if not groups:
             raise NotFound(f"no papers by {target.written}")
@@ -322,9 +297,7 @@ class Authors:
         """Ids of the author's papers of `since` or later first seen after `first_seen_after`,
         newest first: variants count only where the author's page joins them."""
         target = self._target(name)
-        recent = self.store.papers.author_listings(
-            surname_pattern(target), first_seen_after=first_seen_after, since=since
-        )
+        recent = self._listings(target, since=since, first_seen_after=first_seen_after)
         groups = _groups(recent, target)
         if not groups:
             return []

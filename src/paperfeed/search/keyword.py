@@ -1,5 +1,8 @@
 """BM25 keyword search over title, abstract and authors, with a tantivy index on disk.
 
+Each author is also filed under a term of the author-name rules (`author_terms`, see
+paperfeed.library.authors.index_term): author pages find an author's papers by it.
+
 Title and abstract share one field, the title written twice (TITLE_REPEATS): BM25 then weighs
 a title word like two abstract words, against one length norm. Separate fields with a title
 boost score far worse on queries that describe a paper in other words (a short title field
@@ -26,6 +29,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import tantivy
 
+from paperfeed.library.authors import index_term
 from paperfeed.models import Paper, SearchFilters
 from paperfeed.search.query import ParsedQuery, author_phrase, parse_user_query
 from paperfeed.search.spelling import VOCABULARY_FILE, Vocabulary
@@ -33,7 +37,7 @@ from paperfeed.store import Store
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 TITLE_REPEATS = 2
 FIELD_BOOSTS = {"text": 1.0, "authors": 1.0}
 STATE_FILE = "paperfeed-state.json"
@@ -49,6 +53,7 @@ def _build_schema() -> tantivy.Schema:
     builder.add_integer_field("id", stored=True, indexed=True, fast=True)
     builder.add_text_field("text", tokenizer_name="en_stem")  # title (repeated) + abstract
     builder.add_text_field("authors", tokenizer_name="default")
+    builder.add_text_field("author_terms", tokenizer_name="raw")  # one term per author
     builder.add_text_field("categories", tokenizer_name="raw")
     builder.add_integer_field("published", indexed=True, fast=True)  # yyyymmdd
     builder.add_integer_field("has_code", indexed=True, fast=True)
@@ -160,6 +165,7 @@ class KeywordIndex:
             id=paper.id,
             text=[paper.title] * TITLE_REPEATS + [paper.abstract or ""],
             authors=" ; ".join(paper.authors),
+            author_terms=sorted({term for term in map(index_term, paper.authors) if term}),
             categories=paper.categories,
             published=day_number(paper.published or paper.listed_on),
             has_code=int(paper.has_code),
@@ -241,6 +247,24 @@ class KeywordIndex:
         ids = [int(i) for i in searcher.fast_field_values("id", addresses)] if addresses else []
         scores = [float(score) if not newest_first else 0.0 for score, _address in result.hits]
         return KeywordHits(ids=ids, scores=scores, total=result.count or 0)
+
+    def author_papers(self, term: str, *, since: dt.date | None = None) -> list[int]:
+        """Ids of the indexed papers with an author filed under `term` (published, else listed,
+        on `since` or later), in no particular order."""
+        self._maybe_reload()
+        searcher = self.index.searcher()
+        # The term's document frequency bounds the hits (it still counts deleted documents).
+        most = searcher.doc_freq("author_terms", term) if term else 0
+        if not most:
+            return []
+        query = tantivy.Query.term_query(self.schema, "author_terms", term)
+        if since is not None:
+            day = tantivy.Query.range_query(
+                self.schema, "published", tantivy.FieldType.Integer, day_number(since), None
+            )
+            query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, day)])
+        addresses = [address for _score, address in searcher.search(query, limit=most).hits]
+        return [int(i) for i in searcher.fast_field_values("id", addresses)] if addresses else []
 
     def filter_matches(
         self,
