@@ -4,6 +4,7 @@ following an author (authorization and CSRF included). The command is in test_cl
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import Counter
 
 import feedparser
@@ -13,7 +14,8 @@ from community_helpers import Visitor, cheap_password_hashing, make_user
 from helpers import add_papers, paper
 from paperfeed.core import PaperFeed
 from paperfeed.errors import NotFound
-from paperfeed.library.authors import author_key, parse, shown_name
+from paperfeed.library.authors import author_key, index_term, parse, shown_name
+from paperfeed.text import finish_record
 
 TODAY = dt.datetime.now(dt.UTC).date()
 
@@ -90,6 +92,41 @@ def test_different_names_have_different_keys(one: str, other: str) -> None:
 def test_which_names_could_be_one_person(one: str, other: str, could_be: bool) -> None:
     assert parse(one).could_be(parse(other)) is could_be
     assert parse(other).could_be(parse(one)) is could_be
+
+
+SPELLINGS = [
+    "John Smith", "J. Smith", "Smith, John", "John A. Smith", "Jane Smith", "J. A. Smith",
+    'K. M\\"uller', "Klaus Müller", "K. Muller", "Mueller, Klaus", "K. MÜLLER", "Klaus Muler",
+    "J.-P. Serre", "Jean-Pierre Serre", "J. D. van der Waals", "Waals, Johannes Diderik van der",
+    "J. Strauß", "Johann Strauss", "Martin Luther King Jr.", "M. L. King", "King, M. L., Jr.",
+    "Plato", "A. Plato", "王伟", "Wei Wang", "María de la Cruz", "M. de la Cruz", "Bo Öhrn", "B. Oehrn",
+]  # fmt: skip
+
+
+def test_names_that_could_be_one_person_are_filed_under_one_index_term() -> None:
+    """The index term is the author pages' only way to papers: it must never part two names the
+    rules may join (or two spellings of one key)."""
+    pairs = [(a, b) for a, b in itertools.combinations(SPELLINGS, 2) if parse(a).could_be(parse(b))]
+    assert len(pairs) > 20  # the list exercises the rules
+    assert [(a, b) for a, b in pairs if index_term(a) != index_term(b)] == []
+    # Muller and Mueller are not variants of each other, yet both of Müller: an author's page
+    # sees both.
+    assert index_term("K. Muller") == index_term("Mueller, Klaus") == index_term("K. Müller")
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("John Smith", "Bob Smith"),  # another initial
+        ("John Smith", "John Smithson"),
+        ("John Smith", "Smith Johnson"),  # the surname as a given name
+        ("Martin Luther King Jr.", "Martin Luther King"),
+        ("Plato", "A. Plato"),
+        ("Johannes van der Waals", "Johannes Waals"),
+    ],
+)
+def test_names_of_other_people_are_filed_apart(one: str, other: str) -> None:
+    assert index_term(one) != index_term(other)
 
 
 def test_a_name_is_shown_as_most_often_written_with_accents_and_given_name_first_among_equals() -> None:
@@ -224,6 +261,48 @@ def test_an_author_page_shown_before_sees_papers_added_or_hidden_since(authored:
     _, page = authored.author("John Smith")
     titles = [item.paper.title for item in page.items]
     assert titles[0] == "A later paper" and "Newest Smith paper" not in titles
+
+
+def test_an_author_page_and_the_digest_read_only_the_papers_filed_under_the_names_term(
+    core: PaperFeed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_papers(
+        core,
+        paper("By John Smith", arxiv_id="2604.00001", published=_days_ago(3), authors=["John Smith", "Ada Jones"]),
+        paper("By J. Smith", arxiv_id="2604.00002", published=_days_ago(2), authors=["Ada Jones", "J. Smith"]),
+        paper("By Smith as a given name", arxiv_id="2604.00003", published=_days_ago(1), authors=["Smith Johnson"]),
+        paper("By a Smithson", arxiv_id="2604.00004", published=_days_ago(1), authors=["John Smithson"]),
+        paper("By Bob Smith", arxiv_id="2604.00005", published=_days_ago(1), authors=["Bob Smith"]),
+        paper("By a Smith-Jones", arxiv_id="2604.00006", published=_days_ago(1), authors=["J. Smith-Jones"]),
+    )  # fmt: skip
+    read: list[int] = []
+    author_listings = core.store.papers.author_listings
+
+    def recorded(ids, **kwargs):
+        ids = list(ids)
+        read.extend(ids)
+        return author_listings(ids, **kwargs)
+
+    monkeypatch.setattr(core.store.papers, "author_listings", recorded)
+    _, page = core.author("John Smith")
+    assert [item.paper.title for item in page.items] == ["By J. Smith", "By John Smith"]
+    new = core.authors.new_papers("John Smith", since=_days_ago(30), first_seen_after=None, limit=10)
+    assert [core.store.papers.get(i).title for i in new] == ["By J. Smith", "By John Smith"]
+    assert {core.store.papers.get(i).title for i in read} == {"By John Smith", "By J. Smith"}
+
+
+def test_an_author_page_shows_a_new_paper_once_indexed_and_drops_a_hidden_one_at_once(
+    authored: PaperFeed,
+) -> None:
+    with authored.store.engine.begin() as conn:
+        authored.store.papers.merge_batch(
+            conn, [finish_record(paper("Not yet indexed", arxiv_id="2601.00011", authors=["John Smith"]))]
+        )
+    authored.store.papers.set_hidden(authored.paper("2601.00003").id, True)
+    titles = [item.paper.title for item in authored.author("John Smith")[1].items]
+    assert "Not yet indexed" not in titles and "Newest Smith paper" not in titles
+    authored.sync_indexes()
+    assert "Not yet indexed" in [item.paper.title for item in authored.author("John Smith")[1].items]
 
 
 # --- the author page ---------------------------------------------------------------------------
