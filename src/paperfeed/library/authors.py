@@ -27,7 +27,7 @@ import datetime as dt
 import functools
 import re
 import unicodedata
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -44,10 +44,12 @@ if TYPE_CHECKING:  # the index imports this module's index_term
     from paperfeed.search.keyword import KeywordIndex
 
 MAX_NAME = 200  # characters of a name asked for (the follows table keeps keys this long)
+PROFILES_KEPT = 256
 _FOLDS = str.maketrans({"ß": "ss", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "æ": "ae",
                         "Æ": "ae", "œ": "oe", "Œ": "oe", "ı": "i"})  # fmt: skip
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "ae", "Ö": "oe", "Ü": "ue"})
 _GIVEN_SPLIT = re.compile(r"[\s.\-‐]+")
+_E_AFTER_VOWEL = re.compile(r"(?<=[aou])e+")  # the "e" of a transliterated umlaut
 
 
 def fold(text: str) -> str:
@@ -71,6 +73,7 @@ class AuthorName:
     given: tuple[str, ...]  # folded given names, initials as one letter: ("j", "d")
     suffix: str  # "jr", "iii" or ""
     key: str  # the author key: "family|given names|suffix"
+    index_family: str  # family without an "e" after a, o or u: one for Müller, Muller, Mueller
 
     def could_be(self, other: AuthorName) -> bool:
         """Whether the two names may be one person (see the module's rules); true of equal keys."""
@@ -112,6 +115,7 @@ def parse(name: str) -> AuthorName:
         given=given,
         suffix=fold(suffix),
         key=f"{family}|{' '.join(given)}|{fold(suffix)}",
+        index_family=_E_AFTER_VOWEL.sub("", family),
     )
 
 
@@ -119,23 +123,28 @@ def author_key(name: str) -> str:
     return parse(name).key
 
 
-_TRAILING_E = re.compile(r"(?<=[aou])e+")
-
-
 def index_term(name: str) -> str:
-    """The term the keyword index files a written name under, "" for none: its family name with
-    an "e" after a, o or u dropped (so "Müller", "Muller" and "Mueller" share it), the initial of
-    its first given name, and its suffix. Names that could be one person (and so every spelling of
-    one key) share a term, so an author's papers and variants are all among the papers filed
-    under the author's term: a coarse filter, the names are matched in Python."""
-    return _term(parse(name))
-
-
-def _term(name: AuthorName) -> str:
-    if not name.family:
+    """The term the keyword index files a written name under, "" for none: "family|first given
+    name|suffix", the family with any "e" after a, o or u dropped (so Müller, Muller and Mueller
+    share it). Every name that could be one person with a name is under one of the terms
+    `index_pattern` matches, so those papers hold an author's papers and variants."""
+    parsed = parse(name)
+    if not parsed.family:
         return ""
-    initial = name.given[0][:1] if name.given else ""
-    return f"{_TRAILING_E.sub('', name.family)}|{initial}|{name.suffix}"
+    return f"{parsed.index_family}|{parsed.given[0] if parsed.given else ''}|{parsed.suffix}"
+
+
+def index_pattern(name: AuthorName) -> str:
+    """A regular expression for the index terms of every name that could be `name`: the first
+    given name the same, or its initial (for an initial, any name it begins). Folded names hold
+    letters, digits and spaces only, which no regular expression syntax reads as special."""
+    if not name.given:
+        given = ""
+    elif len(name.given[0]) == 1:
+        given = f"{name.given[0]}[^|]*"
+    else:
+        given = f"({name.given[0]}|{name.given[0][0]})"
+    return f"{name.index_family}\\|{given}\\|{name.suffix}"
 
 
 # --- an author's papers, co-authors and variants ---------------------------------------------------
@@ -191,7 +200,10 @@ def _groups(listings: Iterable[AuthorListing], target: AuthorName) -> dict[str, 
     groups: dict[str, _Group] = {}
     for listing, names in parsed:
         for name in names:
-            if name.key != target.key and not any(form.could_be(name) for form in forms.values()):
+            # Only a name of the target's index family can be a variant: the cheap test first.
+            if name.key != target.key and (
+                name.index_family != target.index_family or not any(form.could_be(name) for form in forms.values())
+            ):
                 continue
             group = groups.setdefault(name.key, _Group())
             if not group.paper_ids or group.paper_ids[-1] != listing.paper_id:
@@ -236,13 +248,16 @@ class Authors:
     def __init__(self, store: Store, index: KeywordIndex) -> None:
         self.store = store
         self.index = index  # finds the papers filed under a name's index term
+        # Profiles by name, kept until the index changes: paging through a prolific author, their
+        # feed and the follow button then read their papers once.
+        self._profiles: OrderedDict[tuple[str, str], tuple[str, AuthorProfile]] = OrderedDict()
 
     def _listings(
         self, target: AuthorName, *, since: dt.date | None = None, first_seen_after: dt.datetime | None = None
     ) -> list[AuthorListing]:
         """The papers any name that could be the target's is on (and some others), newest first:
-        only those filed under its index term are read from the store."""
-        candidates = self.index.author_papers(_term(target), since=since)
+        only those filed under a term of its index pattern are read from the store."""
+        candidates = self.index.author_papers(index_pattern(target), since=since)
         return self.store.papers.author_listings(candidates, since=since, first_seen_after=first_seen_after)
 
     @staticmethod
@@ -259,6 +274,18 @@ class Authors:
         """The author written `name`: their papers (joined variants included), co-authors,
         categories and the variants left apart. NotFound when no paper has the name or a variant."""
         target = self._target(name)
+        generation = self.index.generation()
+        cached = self._profiles.get((target.key, target.written))
+        if cached is not None and cached[0] == generation:
+            self._profiles.move_to_end((target.key, target.written))
+            return cached[1]
+        profile = self._build_profile(target)
+        self._profiles[target.key, target.written] = (generation, profile)
+        if len(self._profiles) > PROFILES_KEPT:
+            self._profiles.popitem(last=False)
+        return profile
+
+    def _build_profile(self, target: AuthorName) -> AuthorProfile:
         listings = self._listings(target)
         groups = _groups(listings, target)
         if not groups:

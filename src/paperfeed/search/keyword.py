@@ -46,6 +46,7 @@ INDEXED_COLUMNS = ("title", "abstract", "authors", "categories", "published", "l
 # have committed after it. Re-indexing a paper is idempotent, so overlap costs little.
 SYNC_OVERLAP = dt.timedelta(minutes=2)
 RELOAD_EVERY_S = 1.0
+AUTHOR_HITS = 2_000  # papers of an author's name asked for at first
 
 
 def _build_schema() -> tantivy.Schema:
@@ -78,6 +79,7 @@ class KeywordIndex:
         self._index: tantivy.Index | None = None
         self._last_reload = 0.0
         self._lock = threading.Lock()
+        self._generation = ""
         self.vocabulary = Vocabulary(self.path / VOCABULARY_FILE)
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -171,6 +173,15 @@ class KeywordIndex:
             has_code=int(paper.has_code),
         )
 
+    def generation(self) -> str:
+        """A mark that changes with every sync (in this process or another), after which the
+        searcher sees at least that sync: what was read from the index stays true until then."""
+        generation = str(self._state().get("watermark", ""))
+        if generation != self._generation:
+            self._maybe_reload(force=True)
+            self._generation = generation
+        return generation
+
     def knows(self, word: str) -> bool:
         """Whether any paper contains `word` (after stemming, as searches match it)."""
         parsed = parse_user_query(word)
@@ -248,22 +259,24 @@ class KeywordIndex:
         scores = [float(score) if not newest_first else 0.0 for score, _address in result.hits]
         return KeywordHits(ids=ids, scores=scores, total=result.count or 0)
 
-    def author_papers(self, term: str, *, since: dt.date | None = None) -> list[int]:
-        """Ids of the indexed papers with an author filed under `term` (published, else listed,
-        on `since` or later), in no particular order."""
-        self._maybe_reload()
-        searcher = self.index.searcher()
-        # The term's document frequency bounds the hits (it still counts deleted documents).
-        most = searcher.doc_freq("author_terms", term) if term else 0
-        if not most:
+    def author_papers(self, pattern: str, *, since: dt.date | None = None) -> list[int]:
+        """Ids of the indexed papers with an author filed under a term the regular expression
+        `pattern` matches in full (see paperfeed.library.authors.index_pattern), published (else
+        listed) on `since` or later; in no particular order."""
+        if not pattern:
             return []
-        query = tantivy.Query.term_query(self.schema, "author_terms", term)
+        self._maybe_reload()
+        query = tantivy.Query.regex_query(self.schema, "author_terms", pattern)
         if since is not None:
             day = tantivy.Query.range_query(
                 self.schema, "published", tantivy.FieldType.Integer, day_number(since), None
             )
             query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, day)])
-        addresses = [address for _score, address in searcher.search(query, limit=most).hits]
+        searcher = self.index.searcher()
+        result = searcher.search(query, limit=AUTHOR_HITS, count=True)
+        if (result.count or 0) > len(result.hits):  # a prolific name: ask again for every hit
+            result = searcher.search(query, limit=result.count)
+        addresses = [address for _score, address in result.hits]
         return [int(i) for i in searcher.fast_field_values("id", addresses)] if addresses else []
 
     def filter_matches(
