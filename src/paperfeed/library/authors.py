@@ -49,12 +49,17 @@ _FOLDS = str.maketrans({"ß": "ss", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l", 
                         "Æ": "ae", "œ": "oe", "Œ": "oe", "ı": "i"})  # fmt: skip
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "ae", "Ö": "oe", "Ü": "ue"})
 _GIVEN_SPLIT = re.compile(r"[\s.\-‐]+")
+_ASCII_FOLD = {
+    code: chr(code).lower() if chr(code).isalnum() else " " if chr(code) in " -" else None for code in range(128)
+}
 _E_AFTER_VOWEL = re.compile(r"(?<=[aou])e+")  # the "e" of a transliterated umlaut
 
 
 def fold(text: str) -> str:
     """Lower case without accents, letters of every script kept ("Müller" → "muller", 王伟 stays);
     hyphens and spaces between words become one space, other punctuation goes."""
+    if text.isascii():  # most names: the same result at a fraction of the cost
+        return " ".join(text.translate(_ASCII_FOLD).split())
     decomposed = unicodedata.normalize("NFKD", text.translate(_FOLDS))
     kept = "".join(
         c if c.isalnum() else " " if c in " -‐" else "" for c in decomposed if not unicodedata.combining(c)

@@ -44,7 +44,6 @@ class AuthorListing:
     authors: list[str]
     categories: list[str]
     day: dt.date  # published, else listed
-    first_seen: dt.datetime
 
 
 @dataclass(slots=True)
@@ -472,13 +471,13 @@ class PaperStorage:
             where.append(papers.c.first_seen >= first_seen_after)
         if since is not None:
             where.append(day >= since)
-        selected = (papers.c.id, papers.c.authors, papers.c.categories, day.label("day"), papers.c.first_seen)
+        selected = (papers.c.id, papers.c.authors, papers.c.categories, day.label("day"))
         found: list[AuthorListing] = []
         with self.engine.connect() as conn:
             for chunk in chunked(sorted(set(ids))):
                 rows = conn.execute(sa.select(*selected).where(papers.c.id.in_(chunk), *where))
                 found.extend(
-                    AuthorListing(row.id, list(row.authors or []), list(row.categories or []), row.day, row.first_seen)
+                    AuthorListing(row.id, list(row.authors or []), list(row.categories or []), row.day)
                     for row in rows
                 )
         return sorted(found, key=lambda listing: (listing.day, listing.paper_id), reverse=True)
