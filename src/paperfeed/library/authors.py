@@ -252,7 +252,7 @@ class Authors:
 
     def __init__(self, store: Store, index: KeywordIndex) -> None:
         self.store = store
-        self.index = index  # finds the papers filed under a name's index term
+        self.index = index  # finds the papers of the names that could be one asked for
         # Profiles by name, kept until the index changes: paging through a prolific author, their
         # feed and the follow button then read their papers once.
         self._profiles: OrderedDict[tuple[str, str], tuple[str, AuthorProfile]] = OrderedDict()
