@@ -16,6 +16,7 @@ from helpers import add_papers, paper
 from paperfeed.core import PaperFeed
 from paperfeed.errors import NotFound
 from paperfeed.library.authors import author_key, index_pattern, index_term, parse, shown_name
+from paperfeed.models import PaperRecord
 from paperfeed.text import finish_record
 
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -273,7 +274,7 @@ def test_an_author_page_shown_before_sees_papers_added_or_hidden_since(authored:
     assert titles[0] == "A later paper" and "Newest Smith paper" not in titles
 
 
-def test_an_author_page_and_the_digest_read_only_the_papers_filed_under_the_names_term(
+def test_an_author_page_and_the_digest_read_only_papers_of_names_that_could_be_the_authors(
     core: PaperFeed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add_papers(
@@ -301,13 +302,16 @@ def test_an_author_page_and_the_digest_read_only_the_papers_filed_under_the_name
     assert {core.store.papers.get(i).title for i in read} == {"By John Smith", "By J. Smith"}
 
 
+def _add_unindexed(core: PaperFeed, *records: PaperRecord) -> None:
+    """Papers into the store as an import writes them, before the keyword index is synced."""
+    with core.store.engine.begin() as conn:
+        core.store.papers.merge_batch(conn, [finish_record(r) for r in records])
+
+
 def test_an_author_page_shows_a_new_paper_once_indexed_and_drops_a_hidden_one_at_once(
     authored: PaperFeed,
 ) -> None:
-    with authored.store.engine.begin() as conn:
-        authored.store.papers.merge_batch(
-            conn, [finish_record(paper("Not yet indexed", arxiv_id="2601.00011", authors=["John Smith"]))]
-        )
+    _add_unindexed(authored, paper("Not yet indexed", arxiv_id="2601.00011", authors=["John Smith"]))
     authored.store.papers.set_hidden(authored.paper("2601.00003").id, True)
     titles = [item.paper.title for item in authored.author("John Smith")[1].items]
     assert "Not yet indexed" not in titles and "Newest Smith paper" not in titles
@@ -317,10 +321,7 @@ def test_an_author_page_shows_a_new_paper_once_indexed_and_drops_a_hidden_one_at
 
 def test_an_author_page_shown_before_sees_a_paper_another_process_indexed(authored: PaperFeed) -> None:
     authored.author("John Smith")
-    with authored.store.engine.begin() as conn:
-        authored.store.papers.merge_batch(
-            conn, [finish_record(paper("Indexed elsewhere", arxiv_id="2601.00012", authors=["John Smith"]))]
-        )
+    _add_unindexed(authored, paper("Indexed elsewhere", arxiv_id="2601.00012", authors=["John Smith"]))
     type(authored.keyword)(authored.keyword.path).sync(authored.store)  # as the importer's process does
     assert "Indexed elsewhere" in [item.paper.title for item in authored.author("John Smith")[1].items]
 
