@@ -6,12 +6,11 @@ name's pattern matches, their author lists read from the store, then exact name 
 Setup: `--papers` synthetic papers straight into the store, each with one to eight authors
 drawn from `corpus.py`'s 575 names (23 share each surname: a surname is on about one paper in
 six, a heavier load than arXiv's commonest), plus a family of "Smith" variants; then the keyword
-index is built (timed apart), and the cost of an author's index term for names never seen is
-measured on its own. Timed: an
-author's first view (papers, co-authors, categories and variants) and the next page (the
-profile is kept until the index changes), for a frequent name and for "John Smith" with its
-variants; and the digest's question "what is new by this author since yesterday" (here every
-paper is new: the worst case).
+index is built (timed apart). Timed: an author's first view (papers, co-authors, categories
+and variants) and the next page (the profile is kept until the index changes), for a frequent
+name and for "John Smith" with its variants; the digest's question "what is new by this author
+since yesterday" (here every paper is new: the worst case); and, on its own, the index term of
+a name never seen before.
 """
 
 from __future__ import annotations
@@ -96,11 +95,11 @@ def main() -> None:
         yesterday = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
         for label, name in (("frequent name", frequent), ("Smith variants", "John Smith")):
             profile = Authors(core.store, core.keyword).profile(name)
-            first = timed(lambda name=name: Authors(core.store, core.keyword).profile(name))  # nothing kept
-            second = timed(lambda name=name: core.author(name, page=2))  # the next page, index unchanged
+            cold = timed(lambda name=name: Authors(core.store, core.keyword).profile(name))  # nothing kept
+            warm = timed(lambda name=name: core.author(name, page=2))  # the next page, index unchanged
             print(
                 f"{label:>15}: {name!r}: {len(profile.paper_ids)} papers, {len(profile.variants)} variants: "
-                f"first view {first:.0f} ms, next page {second:.0f} ms"
+                f"first view {cold:.0f} ms, next page {warm:.0f} ms"
             )
         ms = timed(
             lambda: core.authors.new_papers(

@@ -450,12 +450,6 @@ class PaperStorage:
             yield rows
             last_id = rows[-1].id
 
-    def change_mark(self) -> tuple[int, dt.datetime | None]:
-        """(papers, latest change): different whenever a paper is added, changed or hidden."""
-        with self.engine.connect() as conn:
-            count, latest = conn.execute(sa.select(sa.func.count(), sa.func.max(papers.c.last_updated))).one()
-        return count, latest
-
     def author_listings(
         self,
         ids: Iterable[int],
