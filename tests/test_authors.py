@@ -4,6 +4,8 @@ following an author (authorization and CSRF included). The command is in test_cl
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import re
 from collections import Counter
 
 import feedparser
@@ -13,7 +15,9 @@ from community_helpers import Visitor, cheap_password_hashing, make_user
 from helpers import add_papers, paper
 from paperfeed.core import PaperFeed
 from paperfeed.errors import NotFound
-from paperfeed.library.authors import author_key, parse, shown_name
+from paperfeed.library.authors import author_key, index_pattern, index_term, parse, shown_name
+from paperfeed.models import PaperRecord
+from paperfeed.text import finish_record
 
 TODAY = dt.datetime.now(dt.UTC).date()
 
@@ -90,6 +94,50 @@ def test_different_names_have_different_keys(one: str, other: str) -> None:
 def test_which_names_could_be_one_person(one: str, other: str, could_be: bool) -> None:
     assert parse(one).could_be(parse(other)) is could_be
     assert parse(other).could_be(parse(one)) is could_be
+
+
+SPELLINGS = [
+    "John Smith", "J. Smith", "Smith, John", "John A. Smith", "Jane Smith", "J. A. Smith",
+    'K. M\\"uller', "Klaus Müller", "K. Muller", "Mueller, Klaus", "K. MÜLLER", "Klaus Muler",
+    "J.-P. Serre", "Jean-Pierre Serre", "J. D. van der Waals", "Waals, Johannes Diderik van der",
+    "J. Strauß", "Johann Strauss", "Martin Luther King Jr.", "M. L. King", "King, M. L., Jr.",
+    "Plato", "A. Plato", "王伟", "Wei Wang", "María de la Cruz", "M. de la Cruz", "Bo Öhrn", "B. Oehrn",
+]  # fmt: skip
+
+
+def test_names_that_could_be_one_person_are_found_by_each_others_index_pattern() -> None:
+    """The keyword index is the author pages' only way to papers: a name's pattern must match the
+    index term of every name the rules may join to it, and one key must be one term."""
+    pairs = list(itertools.combinations(SPELLINGS, 2))
+    joinable = [(a, b) for a, b in pairs if parse(a).could_be(parse(b))]
+    assert len(joinable) > 20  # the list exercises the rules
+    assert [
+        (a, b)
+        for a, b in joinable
+        if not re.fullmatch(index_pattern(parse(a)), index_term(b))
+        or not re.fullmatch(index_pattern(parse(b)), index_term(a))
+    ] == []
+    assert [(a, b) for a, b in pairs if author_key(a) == author_key(b) and index_term(a) != index_term(b)] == []
+    # Muller and Mueller are not variants of each other, yet both of Müller: a page sees both.
+    assert index_term("Klaus Muller") == index_term("Mueller, Klaus") == index_term("Klaus Müller")
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("John Smith", "Bob Smith"),
+        ("John Smith", "Jane Smith"),
+        ("J. Smith", "Bob Smith"),
+        ("John Smith", "John Smithson"),
+        ("John Smith", "Smith Johnson"),  # the surname as a given name
+        ("Martin Luther King Jr.", "Martin Luther King"),
+        ("Plato", "A. Plato"),
+        ("Johannes van der Waals", "Johannes Waals"),
+    ],
+)
+def test_the_index_pattern_of_a_name_leaves_out_other_peoples_names(one: str, other: str) -> None:
+    assert not re.fullmatch(index_pattern(parse(one)), index_term(other))
+    assert not re.fullmatch(index_pattern(parse(other)), index_term(one))
 
 
 def test_a_name_is_shown_as_most_often_written_with_accents_and_given_name_first_among_equals() -> None:
@@ -224,6 +272,58 @@ def test_an_author_page_shown_before_sees_papers_added_or_hidden_since(authored:
     _, page = authored.author("John Smith")
     titles = [item.paper.title for item in page.items]
     assert titles[0] == "A later paper" and "Newest Smith paper" not in titles
+
+
+def test_an_author_page_and_the_digest_read_only_papers_of_names_that_could_be_the_authors(
+    core: PaperFeed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_papers(
+        core,
+        paper("By John Smith", arxiv_id="2604.00001", published=_days_ago(3), authors=["John Smith", "Ada Jones"]),
+        paper("By J. Smith", arxiv_id="2604.00002", published=_days_ago(2), authors=["Ada Jones", "J. Smith"]),
+        paper("By Smith as a given name", arxiv_id="2604.00003", published=_days_ago(1), authors=["Smith Johnson"]),
+        paper("By a Smithson", arxiv_id="2604.00004", published=_days_ago(1), authors=["John Smithson"]),
+        paper("By Bob Smith", arxiv_id="2604.00005", published=_days_ago(1), authors=["Bob Smith"]),
+        paper("By a Smith-Jones", arxiv_id="2604.00006", published=_days_ago(1), authors=["J. Smith-Jones"]),
+    )  # fmt: skip
+    read: list[int] = []
+    author_listings = core.store.papers.author_listings
+
+    def recorded(ids, **kwargs):
+        ids = list(ids)
+        read.extend(ids)
+        return author_listings(ids, **kwargs)
+
+    monkeypatch.setattr(core.store.papers, "author_listings", recorded)
+    _, page = core.author("John Smith")
+    assert [item.paper.title for item in page.items] == ["By J. Smith", "By John Smith"]
+    new = core.authors.new_papers("John Smith", since=_days_ago(30), first_seen_after=None, limit=10)
+    assert [core.store.papers.get(i).title for i in new] == ["By J. Smith", "By John Smith"]
+    assert {core.store.papers.get(i).title for i in read} == {"By John Smith", "By J. Smith"}
+
+
+def _add_unindexed(core: PaperFeed, *records: PaperRecord) -> None:
+    """Papers into the store as an import writes them, before the keyword index is synced."""
+    with core.store.engine.begin() as conn:
+        core.store.papers.merge_batch(conn, [finish_record(r) for r in records])
+
+
+def test_an_author_page_shows_a_new_paper_once_indexed_and_drops_a_hidden_one_at_once(
+    authored: PaperFeed,
+) -> None:
+    _add_unindexed(authored, paper("Not yet indexed", arxiv_id="2601.00011", authors=["John Smith"]))
+    authored.store.papers.set_hidden(authored.paper("2601.00003").id, True)
+    titles = [item.paper.title for item in authored.author("John Smith")[1].items]
+    assert "Not yet indexed" not in titles and "Newest Smith paper" not in titles
+    authored.sync_indexes()
+    assert "Not yet indexed" in [item.paper.title for item in authored.author("John Smith")[1].items]
+
+
+def test_an_author_page_shown_before_sees_a_paper_another_process_indexed(authored: PaperFeed) -> None:
+    authored.author("John Smith")
+    _add_unindexed(authored, paper("Indexed elsewhere", arxiv_id="2601.00012", authors=["John Smith"]))
+    type(authored.keyword)(authored.keyword.path).sync(authored.store)  # as the importer's process does
+    assert "Indexed elsewhere" in [item.paper.title for item in authored.author("John Smith")[1].items]
 
 
 # --- the author page ---------------------------------------------------------------------------

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from helpers import add_papers, day, paper
 from paperfeed.errors import InvalidInput
+from paperfeed.library.authors import index_pattern, parse
 from paperfeed.models import SearchFilters, SearchRequest
+from paperfeed.search.keyword import SCHEMA_VERSION, STATE_FILE
 
 
 def keyword(core, query: str = "", **kwargs):
@@ -173,3 +177,28 @@ def test_hidden_papers_disappear_from_search(small_core):
     small_core.store.papers.set_hidden(target.id, True)
     small_core.sync_indexes()
     assert "Denoising Diffusion Probabilistic Models" not in titles(keyword(small_core, "diffusion"))
+
+
+def test_papers_are_found_by_the_index_terms_of_any_of_their_authors(small_core):
+    def found(name: str, **kwargs) -> list[str]:
+        ids = small_core.keyword.author_papers(index_pattern(parse(name)), **kwargs)
+        return sorted(p.title for p in small_core.store.papers.get_many(ids))
+
+    assert found("P. Abbeel") == ["Denoising Diffusion Probabilistic Models"]
+    assert found("Shazeer, Noam") == ["Attention Is All You Need"]
+    assert found("M.-W. Chang") == [
+        "BERT: Pre-training of Deep Bidirectional Transformers for Language Understanding"
+    ]
+    assert found("A. Vaswani") == found("Ashish Vaswani") == ["Attention Is All You Need"]
+    assert found("Noam Vaswani") == [] and found("Jacob Devlinski") == []
+    assert small_core.keyword.author_papers("") == []
+    assert found("Jared Kaplan", since=day("2020-01-23")) == ["Scaling Laws for Neural Language Models"]
+    assert found("Jared Kaplan", since=day("2020-01-24")) == []
+
+
+def test_an_index_of_an_older_schema_is_rebuilt_with_author_terms(small_core):
+    state_file = small_core.keyword.path / STATE_FILE
+    state_file.write_text(json.dumps(json.loads(state_file.read_text()) | {"schema": SCHEMA_VERSION - 1}))
+    small_core.keyword = type(small_core.keyword)(small_core.keyword.path)
+    assert small_core.sync_indexes() == 4  # every paper indexed again
+    assert len(small_core.keyword.author_papers(index_pattern(parse("Ashish Vaswani")))) == 1

@@ -452,7 +452,7 @@ class PaperFeed:
 
     @cached_property
     def authors(self) -> Authors:
-        return Authors(self.store)
+        return Authors(self.store, self.keyword)
 
     def author(self, name: str, *, page: int = 1, per_page: int = 20) -> tuple[AuthorProfile, ResultPage]:
         """The author written `name` and a page of their papers, newest first."""

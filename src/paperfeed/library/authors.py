@@ -26,11 +26,11 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-import string
 import unicodedata
 from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from paperfeed import tex
 from paperfeed.errors import InvalidInput, NotFound
@@ -40,17 +40,26 @@ from paperfeed.store import Store
 from paperfeed.store.author_follows import AuthorFollow
 from paperfeed.store.papers import AuthorListing
 
+if TYPE_CHECKING:  # the index imports this module's index_term
+    from paperfeed.search.keyword import KeywordIndex
+
 MAX_NAME = 200  # characters of a name asked for (the follows table keeps keys this long)
 PROFILES_KEPT = 256
 _FOLDS = str.maketrans({"ß": "ss", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "æ": "ae",
                         "Æ": "ae", "œ": "oe", "Œ": "oe", "ı": "i"})  # fmt: skip
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "ae", "Ö": "oe", "Ü": "ue"})
 _GIVEN_SPLIT = re.compile(r"[\s.\-‐]+")
+_ASCII_FOLD = {
+    code: chr(code).lower() if chr(code).isalnum() else " " if chr(code) in " -" else None for code in range(128)
+}
+_E_AFTER_VOWEL = re.compile(r"(?<=[aou])e+")  # the "e" of a transliterated umlaut
 
 
 def fold(text: str) -> str:
     """Lower case without accents, letters of every script kept ("Müller" → "muller", 王伟 stays);
     hyphens and spaces between words become one space, other punctuation goes."""
+    if text.isascii():  # most names: the same result at a fraction of the cost
+        return " ".join(text.translate(_ASCII_FOLD).split())
     decomposed = unicodedata.normalize("NFKD", text.translate(_FOLDS))
     kept = "".join(
         c if c.isalnum() else " " if c in " -‐" else "" for c in decomposed if not unicodedata.combining(c)
@@ -69,6 +78,7 @@ class AuthorName:
     given: tuple[str, ...]  # folded given names, initials as one letter: ("j", "d")
     suffix: str  # "jr", "iii" or ""
     key: str  # the author key: "family|given names|suffix"
+    index_family: str  # family without an "e" after a, o or u: one for Müller, Muller, Mueller
 
     def could_be(self, other: AuthorName) -> bool:
         """Whether the two names may be one person (see the module's rules); true of equal keys."""
@@ -110,6 +120,7 @@ def parse(name: str) -> AuthorName:
         given=given,
         suffix=fold(suffix),
         key=f"{family}|{' '.join(given)}|{fold(suffix)}",
+        index_family=_E_AFTER_VOWEL.sub("", family),
     )
 
 
@@ -117,45 +128,28 @@ def author_key(name: str) -> str:
     return parse(name).key
 
 
-def _letter_classes() -> dict[str, str]:
-    """For each ASCII letter, a regex class of every Latin letter folding to it, both cases."""
-    found: dict[str, set[str]] = {c: {c, c.upper()} for c in string.ascii_lowercase}
-    for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
-        folded = fold(chr(code))
-        if len(folded) == 1 and folded in found:
-            found[folded].add(chr(code))
-    return {letter: "[" + "".join(sorted(chars)) + "]" for letter, chars in found.items()}
+def index_term(name: str) -> str:
+    """The term the keyword index files a written name under, "" for none: "family|first given
+    name|suffix", the family with any "e" after a, o or u dropped (so Müller, Muller and Mueller
+    share it). Every name that could be one person with a name is under one of the terms
+    `index_pattern` matches, so those papers hold an author's papers and variants."""
+    parsed = parse(name)
+    if not parsed.family:
+        return ""
+    return f"{parsed.index_family}|{parsed.given[0] if parsed.given else ''}|{parsed.suffix}"
 
 
-_CLASSES = _letter_classes()
-_BOUNDARY = '[\\s",.~-]'  # what stands next to a name in the stored JSON list
-
-
-def surname_pattern(name: AuthorName) -> str:
-    """A regular expression (one both SQLite's and PostgreSQL's engines read alike) finding the
-    name's surname in a stored author list however it is accented: "Muller" finds "Müller", and
-    umlauts match their transliteration ("Mueller") both ways. A coarse filter of papers only."""
-    pieces: list[str] = []
-    previous = ""
-    for char in name.surname:
-        folded = fold(char)
-        if folded in ("a", "o", "u"):  # which may be an umlaut, itself written "ae", "oe", "ue"
-            pieces.append(_CLASSES[folded] + "e?")
-        elif folded == "e" and previous in ("a", "o", "u"):
-            pieces.append(_CLASSES["e"] + "?")  # "ue" may be written "ü"
-        elif len(folded) == 1 and folded in _CLASSES:
-            pieces.append(_CLASSES[folded])
-        elif len(folded) > 1 and folded.isascii():  # ß, æ, œ
-            pieces.append(f"(?:{re.escape(char)}|{''.join(_CLASSES[c] for c in folded)})")
-        elif char in " -‐":
-            pieces.append("[ ‐-]")
-        elif not folded:
-            pieces.append(".?")  # an apostrophe, written one way or another
-        else:
-            pieces.append(re.escape(char))
-        previous = folded
-    body = "".join(pieces).replace(_CLASSES["s"] * 2, f"(?:{_CLASSES['s'] * 2}|ß)")  # "ss" may be "ß"
-    return f"(?:^|{_BOUNDARY}){body}(?:$|{_BOUNDARY})" if pieces else ""
+def index_pattern(name: AuthorName) -> str:
+    """A regular expression for the index terms of every name that could be `name`: the first
+    given name the same, or its initial (for an initial, any name it begins). Folded names hold
+    letters, digits and spaces only, which no regular expression syntax reads as special."""
+    if not name.given:
+        given = ""
+    elif len(name.given[0]) == 1:
+        given = f"{name.given[0]}[^|]*"
+    else:
+        given = f"({name.given[0]}|{name.given[0][0]})"
+    return f"{name.index_family}\\|{given}\\|{name.suffix}"
 
 
 # --- an author's papers, co-authors and variants ---------------------------------------------------
@@ -211,7 +205,10 @@ def _groups(listings: Iterable[AuthorListing], target: AuthorName) -> dict[str, 
     groups: dict[str, _Group] = {}
     for listing, names in parsed:
         for name in names:
-            if name.key != target.key and not any(form.could_be(name) for form in forms.values()):
+            # Only a name of the target's index family can be a variant: the cheap test first.
+            if name.key != target.key and (
+                name.index_family != target.index_family or not any(form.could_be(name) for form in forms.values())
+            ):
                 continue
             group = groups.setdefault(name.key, _Group())
             if not group.paper_ids or group.paper_ids[-1] != listing.paper_id:
@@ -253,11 +250,20 @@ def _judge(target_key: str, groups: dict[str, _Group]) -> list[Variant]:
 class Authors:
     """Author pages and following authors; the rules are the module's."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, index: KeywordIndex) -> None:
         self.store = store
-        # Profiles by name, kept while the papers are unchanged: paging through an author, their
-        # feed and the follow button then scan the author lists once.
-        self._profiles: OrderedDict[tuple[str, str], tuple[tuple, AuthorProfile]] = OrderedDict()
+        self.index = index  # finds the papers of the names that could be one asked for
+        # Profiles by name, kept until the index changes: paging through a prolific author, their
+        # feed and the follow button then read their papers once.
+        self._profiles: OrderedDict[tuple[str, str], tuple[str, AuthorProfile]] = OrderedDict()
+
+    def _listings(
+        self, target: AuthorName, *, since: dt.date | None = None, first_seen_after: dt.datetime | None = None
+    ) -> list[AuthorListing]:
+        """The papers any name that could be the target's is on (and some others), newest first:
+        only those filed under a term of its index pattern are read from the store."""
+        candidates = self.index.author_papers(index_pattern(target), since=since)
+        return self.store.papers.author_listings(candidates, since=since, first_seen_after=first_seen_after)
 
     @staticmethod
     def _target(name: str) -> AuthorName:
@@ -273,18 +279,19 @@ class Authors:
         """The author written `name`: their papers (joined variants included), co-authors,
         categories and the variants left apart. NotFound when no paper has the name or a variant."""
         target = self._target(name)
-        mark = self.store.papers.change_mark()
+        generation = self.index.generation()
         cached = self._profiles.get((target.key, target.written))
-        if cached is not None and cached[0] == mark:
+        if cached is not None and cached[0] == generation:
+            self._profiles.move_to_end((target.key, target.written))
             return cached[1]
         profile = self._build_profile(target)
-        self._profiles[target.key, target.written] = (mark, profile)
+        self._profiles[target.key, target.written] = (generation, profile)
         if len(self._profiles) > PROFILES_KEPT:
             self._profiles.popitem(last=False)
         return profile
 
     def _build_profile(self, target: AuthorName) -> AuthorProfile:
-        listings = self.store.papers.author_listings(surname_pattern(target))
+        listings = self._listings(target)
         groups = _groups(listings, target)
         if not groups:
             raise NotFound(f"no papers by {target.written}")
@@ -322,9 +329,7 @@ class Authors:
         """Ids of the author's papers of `since` or later first seen after `first_seen_after`,
         newest first: variants count only where the author's page joins them."""
         target = self._target(name)
-        recent = self.store.papers.author_listings(
-            surname_pattern(target), first_seen_after=first_seen_after, since=since
-        )
+        recent = self._listings(target, since=since, first_seen_after=first_seen_after)
         groups = _groups(recent, target)
         if not groups:
             return []

@@ -1,5 +1,8 @@
 """BM25 keyword search over title, abstract and authors, with a tantivy index on disk.
 
+Each author is also filed under a term of the author-name rules (`author_terms`, see
+paperfeed.library.authors.index_term): author pages find an author's papers by it.
+
 Title and abstract share one field, the title written twice (TITLE_REPEATS): BM25 then weighs
 a title word like two abstract words, against one length norm. Separate fields with a title
 boost score far worse on queries that describe a paper in other words (a short title field
@@ -26,6 +29,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import tantivy
 
+from paperfeed.library.authors import index_term
 from paperfeed.models import Paper, SearchFilters
 from paperfeed.search.query import ParsedQuery, author_phrase, parse_user_query
 from paperfeed.search.spelling import VOCABULARY_FILE, Vocabulary
@@ -33,7 +37,7 @@ from paperfeed.store import Store
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 TITLE_REPEATS = 2
 FIELD_BOOSTS = {"text": 1.0, "authors": 1.0}
 STATE_FILE = "paperfeed-state.json"
@@ -42,6 +46,7 @@ INDEXED_COLUMNS = ("title", "abstract", "authors", "categories", "published", "l
 # have committed after it. Re-indexing a paper is idempotent, so overlap costs little.
 SYNC_OVERLAP = dt.timedelta(minutes=2)
 RELOAD_EVERY_S = 1.0
+AUTHOR_HITS = 2_000  # papers of an author's name asked for at first
 
 
 def _build_schema() -> tantivy.Schema:
@@ -49,6 +54,7 @@ def _build_schema() -> tantivy.Schema:
     builder.add_integer_field("id", stored=True, indexed=True, fast=True)
     builder.add_text_field("text", tokenizer_name="en_stem")  # title (repeated) + abstract
     builder.add_text_field("authors", tokenizer_name="default")
+    builder.add_text_field("author_terms", tokenizer_name="raw")  # one term per author
     builder.add_text_field("categories", tokenizer_name="raw")
     builder.add_integer_field("published", indexed=True, fast=True)  # yyyymmdd
     builder.add_integer_field("has_code", indexed=True, fast=True)
@@ -73,6 +79,7 @@ class KeywordIndex:
         self._index: tantivy.Index | None = None
         self._last_reload = 0.0
         self._lock = threading.Lock()
+        self._generation = ""
         self.vocabulary = Vocabulary(self.path / VOCABULARY_FILE)
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -160,10 +167,20 @@ class KeywordIndex:
             id=paper.id,
             text=[paper.title] * TITLE_REPEATS + [paper.abstract or ""],
             authors=" ; ".join(paper.authors),
+            author_terms=sorted({term for term in map(index_term, paper.authors) if term}),
             categories=paper.categories,
             published=day_number(paper.published or paper.listed_on),
             has_code=int(paper.has_code),
         )
+
+    def generation(self) -> str:
+        """A mark that changes with every sync (in this process or another), after which the
+        searcher sees at least that sync: what was read from the index stays true until then."""
+        generation = str(self._state().get("watermark", ""))
+        if generation != self._generation:
+            self._maybe_reload(force=True)
+            self._generation = generation
+        return generation
 
     def knows(self, word: str) -> bool:
         """Whether any paper contains `word` (after stemming, as searches match it)."""
@@ -241,6 +258,26 @@ class KeywordIndex:
         ids = [int(i) for i in searcher.fast_field_values("id", addresses)] if addresses else []
         scores = [float(score) if not newest_first else 0.0 for score, _address in result.hits]
         return KeywordHits(ids=ids, scores=scores, total=result.count or 0)
+
+    def author_papers(self, pattern: str, *, since: dt.date | None = None) -> list[int]:
+        """Ids of the indexed papers with an author filed under a term the regular expression
+        `pattern` matches in full (see paperfeed.library.authors.index_pattern), published (else
+        listed) on `since` or later; in no particular order."""
+        if not pattern:
+            return []
+        self._maybe_reload()
+        query = tantivy.Query.regex_query(self.schema, "author_terms", pattern)
+        if since is not None:
+            day = tantivy.Query.range_query(
+                self.schema, "published", tantivy.FieldType.Integer, day_number(since), None
+            )
+            query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, day)])
+        searcher = self.index.searcher()
+        result = searcher.search(query, limit=AUTHOR_HITS, count=True)
+        if (result.count or 0) > len(result.hits):  # a prolific name: ask again for every hit
+            result = searcher.search(query, limit=result.count)
+        addresses = [address for _score, address in result.hits]
+        return [int(i) for i in searcher.fast_field_values("id", addresses)] if addresses else []
 
     def filter_matches(
         self,

@@ -44,7 +44,6 @@ class AuthorListing:
     authors: list[str]
     categories: list[str]
     day: dt.date  # published, else listed
-    first_seen: dt.datetime
 
 
 @dataclass(slots=True)
@@ -451,41 +450,31 @@ class PaperStorage:
             yield rows
             last_id = rows[-1].id
 
-    def change_mark(self) -> tuple[int, dt.datetime | None]:
-        """(papers, latest change): different whenever a paper is added, changed or hidden."""
-        with self.engine.connect() as conn:
-            count, latest = conn.execute(sa.select(sa.func.count(), sa.func.max(papers.c.last_updated))).one()
-        return count, latest
-
     def author_listings(
         self,
-        pattern: str,
+        ids: Iterable[int],
         *,
         first_seen_after: dt.datetime | None = None,
         since: dt.date | None = None,
     ) -> list[AuthorListing]:
-        """Visible papers whose stored author list matches the regular expression `pattern`,
-        newest first. A coarse filter: the caller matches the names themselves."""
-        if not pattern:
-            return []
+        """The author lists of the visible papers among `ids` (of `since` or later, first seen
+        after `first_seen_after`), newest first."""
         day = sa.func.coalesce(papers.c.published, papers.c.listed_on)
         where = [papers.c.hidden.is_(False)]
         if first_seen_after is not None:
             where.append(papers.c.first_seen >= first_seen_after)
         if since is not None:
             where.append(day >= since)
-        # Last: SQLite runs the expression in Python, so only on rows the cheap tests let through.
-        where.append(sa.cast(papers.c.authors, sa.Text).regexp_match(pattern))
-        query = (
-            sa.select(papers.c.id, papers.c.authors, papers.c.categories, day.label("day"), papers.c.first_seen)
-            .where(*where)
-            .order_by(day.desc(), papers.c.id.desc())
-        )
+        selected = (papers.c.id, papers.c.authors, papers.c.categories, day.label("day"))
+        found: list[AuthorListing] = []
         with self.engine.connect() as conn:
-            return [
-                AuthorListing(row.id, list(row.authors or []), list(row.categories or []), row.day, row.first_seen)
-                for row in conn.execute(query)
-            ]
+            for chunk in chunked(sorted(set(ids))):
+                rows = conn.execute(sa.select(*selected).where(papers.c.id.in_(chunk), *where))
+                found.extend(
+                    AuthorListing(row.id, list(row.authors or []), list(row.categories or []), row.day)
+                    for row in rows
+                )
+        return sorted(found, key=lambda listing: (listing.day, listing.paper_id), reverse=True)
 
     def ids_with_keys(self, keys: Iterable[str]) -> dict[str, int]:
         found: dict[str, int] = {}
