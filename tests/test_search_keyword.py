@@ -7,6 +7,7 @@ import pytest
 from helpers import add_papers, day, paper
 from paperfeed.errors import InvalidInput
 from paperfeed.models import SearchFilters, SearchRequest
+from paperfeed.search.spelling import words_of
 
 
 def keyword(core, query: str = "", **kwargs):
@@ -173,3 +174,15 @@ def test_hidden_papers_disappear_from_search(small_core):
     small_core.store.papers.set_hidden(target.id, True)
     small_core.sync_indexes()
     assert "Denoising Diffusion Probabilistic Models" not in titles(keyword(small_core, "diffusion"))
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Diffusion Models, 3D-aware and x2 fast", ["diffusion", "models", "aware", "and", "fast"]),
+        ("Über die Diffusion in Gläsern_2", ["über", "die", "diffusion", "gläsern"]),
+        ("", []),
+    ],
+)
+def test_spelling_words_are_lowercased_letter_runs_of_three_or_more_in_any_script(text, words):
+    assert words_of(text) == words
