@@ -109,8 +109,8 @@ def run_import(data_dir: Path, corpus: Path, database_url: str = "") -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def bench_backend(backend: str, corpus: Path, n: int) -> dict:
-    data_dir = OUT / f"import-{backend}-{n}"
+def bench_backend(backend: str, corpus: Path, n: int, out: Path) -> dict:
+    data_dir = out / f"import-{backend}-{n}"
     shutil.rmtree(data_dir, ignore_errors=True)
     try:
         if backend == "sqlite":
@@ -130,6 +130,10 @@ def bench_backend(backend: str, corpus: Path, n: int) -> dict:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def size(n_bytes: int) -> str:
+    return f"{n_bytes / 1e9:,.2f} GB" if n_bytes >= 1e9 else f"{n_bytes / 1e6:,.0f} MB"
+
+
 def table(results: dict[str, dict]) -> str:
     lines = [
         "| backend | import | keyword-searchable after | CPU time | database | keyword index | peak RSS |",
@@ -140,7 +144,7 @@ def table(results: dict[str, dict]) -> str:
         rss += f", server {r['server_rss_mb']:,.0f} MB)" if "server_rss_mb" in r else ")"
         lines.append(
             f"| {backend} | {r['papers'] / r['import_s']:,.0f} papers/s ({r['import_s']:,.0f} s) "
-            f"| {r['searchable_s']:,.0f} s | {r['cpu_s']:,.0f} s | {r['db_bytes'] / 1e9:,.2f} GB | {r['index_bytes'] / 1e9:,.2f} GB "
+            f"| {r['searchable_s']:,.0f} s | {r['cpu_s']:,.0f} s | {size(r['db_bytes'])} | {size(r['index_bytes'])} "
             f"| {rss} |"
         )
     return "\n".join(lines)
@@ -157,14 +161,15 @@ def main() -> None:
     parser.add_argument(
         "--keep-corpus", action="store_true", help="keep a corpus this run generates, for the next run"
     )
+    parser.add_argument("--out", type=Path, default=OUT, help=f"where corpus and data go (default {OUT})")
     args = parser.parse_args()
     from arxiv_shape import generate
     from machine import describe
 
-    corpus = OUT / f"arxiv-{args.papers}.jsonl"
+    corpus = args.out / f"arxiv-{args.papers}.jsonl"
     generated = not corpus.exists()
     if generated:
-        OUT.mkdir(parents=True, exist_ok=True)
+        args.out.mkdir(parents=True, exist_ok=True)
         partial = corpus.with_suffix(".partial")
         with partial.open("wb") as fh:
             generate(args.papers, fh)
@@ -172,7 +177,7 @@ def main() -> None:
     results = {}
     try:
         for backend in args.backend or ["sqlite"]:
-            results[backend] = bench_backend(backend, corpus, args.papers)
+            results[backend] = bench_backend(backend, corpus, args.papers, args.out)
     finally:
         if generated and not args.keep_corpus:
             corpus.unlink(missing_ok=True)  # gigabytes at full scale
