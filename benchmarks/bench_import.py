@@ -6,8 +6,8 @@ For each backend: import throughput, the time from the import's start until ever
 keyword-searchable (import, then the keyword index build), database and keyword index size,
 and peak memory. The corpus is an arXiv-shaped synthetic snapshot (arxiv_shape.py), generated
 once into benchmarks/out/ and reused. Each backend's import runs in a fresh process, so its
-peak RSS is its own; PostgreSQL is a throwaway server on loopback (the test suite's, with
-fsync on), and its processes' peak RSS is reported apart.
+peak RSS is its own. PostgreSQL is the test suite's throwaway server on loopback, here with
+fsync on; the peak of its processes' summed RSS is reported apart.
 """
 
 from __future__ import annotations
