@@ -9,8 +9,8 @@ snapshot (the "arxiv-metadata-oai-snapshot.json" that Cornell publishes on Kaggl
 
 - Papers per year, 1991-2026: arXiv's submission rate statistics (info.arxiv.org/help/stats,
   "arXiv submission rate statistics" by year and by area): a few thousand a year in 1992,
-  about 10,000 a month in late 2016 (the 1,000,000th paper came in January 2015), above
-  20,000 a month from 2023. YEARLY_PAPERS rounds those figures; the curve is scaled to the
+  about 10,000 a month in late 2016 (the 1,000,000th paper came in January 2015), about
+  20,000 a month in 2024. YEARLY_PAPERS rounds those figures (2025-26 extrapolated); the curve is scaled to the
   number of papers asked for.
 - Primary archive per year: the same statistics "by area" (hep flat from the late 1990s,
   astro-ph and cond-mat overtaking it in 2005, math growing from 2002, cs ramping up from
