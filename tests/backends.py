@@ -109,6 +109,7 @@ class PostgresServer:
     _counter: itertools.count = field(default_factory=lambda: itertools.count(1))
     _recycled: list[str] = field(default_factory=list)
     _template_schema: tuple[str | None, tuple[str, ...]] = (None, ())
+    options: str = SERVER_OPTIONS  # postgres -c settings
 
     @property
     def data_dir(self) -> Path:
@@ -119,7 +120,8 @@ class PostgresServer:
         return self.root / "server.log"
 
     @classmethod
-    def start(cls) -> PostgresServer:
+    def start(cls, *, options: str = SERVER_OPTIONS) -> PostgresServer:
+        """A new server; `options` replace the test suite's fast, non-durable settings."""
         bin_dir = find_bin_dir()
         if bin_dir is None and os.environ.get(PG_BIN_ENV):
             raise PostgresUnavailable(f"no initdb in ${PG_BIN_ENV} ({os.environ[PG_BIN_ENV]})")
@@ -142,7 +144,7 @@ class PostgresServer:
             os.chown(root, user.pw_uid, user.pw_gid)
             run_as = PG_SYSTEM_USER
         (root / OWNER_FILE).write_text(str(os.getpid()))
-        server = cls(bin_dir=bin_dir, root=root, port=0, run_as=run_as)
+        server = cls(bin_dir=bin_dir, root=root, port=0, run_as=run_as, options=options)
         server._stop_abandoned_servers()
         try:
             server._initdb()
@@ -187,7 +189,7 @@ class PostgresServer:
     def _start_on_free_port(self, attempts: int = 3) -> None:
         for _ in range(attempts):
             self.port = _free_port()
-            options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} {SERVER_OPTIONS}"
+            options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} {self.options}"
             result = self._run(
                 "pg_ctl",
                 "-D",

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
+
+import orjson
+
+from paperfeed.ingest.arxiv_snapshot import ArxivSnapshotSource
+from paperfeed.models import PaperRecord, Rejected
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -17,3 +25,67 @@ def test_the_embedding_length_benchmark_reports_each_token_limit(models_dir: Pat
     rows = [line for line in done.stdout.splitlines() if line.startswith("| 16 |") or line.startswith("| 32 |")]
     assert len(rows) == 2
     assert "× the cost of 16" in rows[1]
+
+
+def arxiv_shaped(n: int, seed: int = 7) -> bytes:
+    sys.path.insert(0, str(BENCHMARKS))
+    from arxiv_shape import generate
+
+    buffer = io.BytesIO()
+    generate(n, buffer, seed)
+    return buffer.getvalue()
+
+
+def test_the_arxiv_shaped_corpus_is_the_same_for_a_seed_and_every_record_imports(tmp_path: Path) -> None:
+    corpus = arxiv_shaped(2_000)
+    assert corpus == arxiv_shaped(2_000)
+    assert corpus != arxiv_shaped(2_000, seed=8)
+    path = tmp_path / "snapshot.jsonl"
+    path.write_bytes(corpus)
+    items = [item.item for item in ArxivSnapshotSource(path).items()]
+    assert len(items) == 2_000
+    assert all(isinstance(item, PaperRecord) for item in items), [i for i in items if isinstance(i, Rejected)]
+    assert len({item.arxiv_id for item in items}) == 2_000
+    assert any("/" in item.arxiv_id for item in items) and any("." in item.arxiv_id for item in items)
+
+
+def test_the_arxiv_shaped_corpus_has_the_snapshots_mix_lengths_and_tails() -> None:
+    records = [orjson.loads(line) for line in arxiv_shaped(20_000).splitlines()]
+    years = [int(r["versions"][0]["created"].split()[3]) for r in records]
+    assert min(years) <= 1993 and max(years) == 2026
+    assert sum(y >= 2016 for y in years) > sum(y < 2016 for y in years)  # arXiv's growth curve
+
+    def share(archive: str, among: list[dict]) -> float:
+        return sum(r["categories"].split()[0].split(".")[0] == archive for r in among) / len(among)
+
+    early = [r for r, y in zip(records, years, strict=True) if y < 2000]
+    late = [r for r, y in zip(records, years, strict=True) if y >= 2020]
+    assert share("cs", late) > 0.35 > 0.02 > share("cs", early)
+    assert share("hep-th", early) > 0.1 > share("hep-th", late)
+    primaries = {r["categories"].split()[0].split(".")[0] for r in records}
+    assert {"math", "cond-mat", "astro-ph", "quant-ph", "physics", "stat", "eess", "q-bio"} <= primaries
+    assert 0.4 < sum(len(r["categories"].split()) == 1 for r in records) / len(records) < 0.6
+
+    assert 8 <= statistics.median(len(r["title"].split()) for r in records) <= 11
+    assert 100 <= statistics.median(len(r["abstract"].split()) for r in records) <= 180
+    assert max(len(r["abstract"]) for r in records) <= 1_921  # arXiv's limit, and the final newline
+    authors = [len(r["authors_parsed"]) for r in records]
+    assert 2 <= statistics.median(authors) <= 5 and max(authors) >= 100
+    versions = [len(r["versions"]) for r in records]
+    assert 0.5 < versions.count(1) / len(versions) < 0.7 and max(versions) >= 5
+    assert 0.3 < sum(r["doi"] is not None for r in records) / len(records) < 0.6
+
+
+def test_the_import_benchmark_reports_throughput_searchability_sizes_and_memory(tmp_path: Path) -> None:
+    command = [sys.executable, str(BENCHMARKS / "bench_import.py"), "--papers", "3000", "--backend", "sqlite",
+               "--out", str(tmp_path)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    assert any(line.startswith("| sqlite | ") and "papers/s" in line for line in done.stdout.splitlines())
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["papers"] == 3_000 and "cores" in figures["machine"]
+    sqlite = figures["results"]["sqlite"]
+    assert sqlite["papers"] + sqlite["rejected"] == 3_000
+    assert 0 < sqlite["import_s"] < sqlite["searchable_s"]
+    assert sqlite["db_bytes"] > 0 and sqlite["index_bytes"] > 0 and sqlite["rss_mb"] > 0
+    assert list(tmp_path.iterdir()) == []  # the corpus it made and the store are deleted

@@ -164,6 +164,14 @@ def test_html_in_a_title_is_reduced_to_text(tmp_path):
     assert record(path).title == "Ab initio study of H 2 O & ice"
 
 
+def test_control_characters_and_line_breaks_in_a_title_become_single_spaces(tmp_path):
+    path = write_snapshot(
+        tmp_path / "s.jsonl",
+        [snapshot_object("2401.00001", "  Ab\x00initio study\n  of\x1bice\tand\x7fwater \x0c")],
+    )
+    assert record(path).title == "Ab initio study of ice and water"
+
+
 @pytest.mark.parametrize(
     ("stamp", "day"),
     [

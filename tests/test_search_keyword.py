@@ -11,6 +11,7 @@ from paperfeed.errors import InvalidInput
 from paperfeed.library.authors import index_pattern, parse
 from paperfeed.models import SearchFilters, SearchRequest
 from paperfeed.search.keyword import SCHEMA_VERSION, STATE_FILE
+from paperfeed.search.spelling import words_of
 
 
 def keyword(core, query: str = "", **kwargs):
@@ -202,3 +203,15 @@ def test_an_index_of_an_older_schema_is_rebuilt_with_author_terms(small_core):
     small_core.keyword = type(small_core.keyword)(small_core.keyword.path)
     assert small_core.sync_indexes() == 4  # every paper indexed again
     assert len(small_core.keyword.author_papers(index_pattern(parse("Ashish Vaswani")))) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Diffusion Models, 3D-aware and x2 fast", ["diffusion", "models", "aware", "and", "fast"]),
+        ("Über die Diffusion in Gläsern_2", ["über", "die", "diffusion", "gläsern"]),
+        ("", []),
+    ],
+)
+def test_spelling_words_are_lowercased_letter_runs_of_three_or_more_in_any_script(text, words):
+    assert words_of(text) == words

@@ -22,6 +22,9 @@ MAX_AUTHOR_CHARS = 300
 _TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 # Control characters become spaces; runs of whitespace then collapse to one space.
 _CONTROLS_TO_SPACE = {code: " " for code in [*range(0x20), 0x7F]}
+# The control characters str.split() does not already treat as whitespace: text without them
+# (nearly all) skips the translation.
+_NON_SPACE_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1b\x7f]")
 _NON_ALNUM_RE = re.compile(r"[\W_]+")
 
 # New-style (0704.0001 .. 2412.99999) and old-style (hep-th/9901001) arXiv ids, optional version.
@@ -49,7 +52,9 @@ def clean_text(value: str | None) -> str:
         text = _TAG_RE.sub(" ", text)
     if "&" in text:
         text = html.unescape(text)
-    return " ".join(text.translate(_CONTROLS_TO_SPACE).split())
+    if _NON_SPACE_CONTROL_RE.search(text):
+        text = text.translate(_CONTROLS_TO_SPACE)
+    return " ".join(text.split())
 
 
 def title_key(title: str) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import shutil
 import threading
 import time
@@ -47,6 +48,10 @@ INDEXED_COLUMNS = ("title", "abstract", "authors", "categories", "published", "l
 SYNC_OVERLAP = dt.timedelta(minutes=2)
 RELOAD_EVERY_S = 1.0
 AUTHOR_HITS = 2_000  # papers of an author's name asked for at first
+WRITER_HEAP_BYTES = 128_000_000
+# Tantivy tokenises in its own threads while Python reads the store. A rebuild (after a bulk
+# import) has the machine to itself and takes two; incremental syncs run beside the web server.
+REBUILD_THREADS = min(2, os.cpu_count() or 1)
 
 
 def _build_schema() -> tantivy.Schema:
@@ -119,7 +124,9 @@ class KeywordIndex:
             index = self._open(fresh=rebuild)
             since = None if rebuild else _parse_time(state.get("watermark"))
             try:
-                writer = index.writer(heap_size=128_000_000, num_threads=1)
+                writer = index.writer(
+                    heap_size=WRITER_HEAP_BYTES, num_threads=REBUILD_THREADS if rebuild else 1
+                )
             except ValueError:
                 log.info("keyword index is being written by another process; skipping sync")
                 return 0

@@ -27,10 +27,16 @@ MAX_VOCABULARY = 20_000  # most frequent words kept: SymSpell holds their delete
 MAX_EDITS = 2
 MIN_WORD = 3  # shorter words are too ambiguous to correct
 _WORD_RE = re.compile(rf"[^\W\d_]{{{MIN_WORD},}}", re.UNICODE)
+# The same words in ASCII text (nearly every abstract), found twice as fast in the lowered text:
+# the vocabulary is counted for every title and abstract of a bulk import.
+_ASCII_WORD_RE = re.compile(rf"[a-z]{{{MIN_WORD},}}")
 
 
 def words_of(text: str) -> list[str]:
-    return [w.lower() for w in _WORD_RE.findall(text or "")]
+    text = text or ""
+    if text.isascii():
+        return _ASCII_WORD_RE.findall(text.lower())
+    return [w.lower() for w in _WORD_RE.findall(text)]
 
 
 class Vocabulary:
