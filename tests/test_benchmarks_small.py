@@ -89,3 +89,17 @@ def test_the_import_benchmark_reports_throughput_searchability_sizes_and_memory(
     assert 0 < sqlite["import_s"] < sqlite["searchable_s"]
     assert sqlite["db_bytes"] > 0 and sqlite["index_bytes"] > 0 and sqlite["rss_mb"] > 0
     assert list(tmp_path.iterdir()) == []  # the corpus it made and the store are deleted
+
+
+def test_the_semantic_search_benchmark_reports_every_mode_with_real_shaped_vectors(
+    models_dir: Path, tmp_path: Path
+) -> None:
+    command = [sys.executable, str(BENCHMARKS / "bench_semantic.py"), "--sizes", "2000", "--skip-embedders",
+               "--embedder", "minilm-static", "--models-dir", str(models_dir), "--work-dir", str(tmp_path),
+               "--rounds", "1"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    rows = [line.split("|") for line in done.stdout.splitlines() if line.startswith("| 2,000 |")]
+    assert [row[2].strip() for row in rows] == ["keyword", "semantic", "hybrid", "hybrid, filtered"]
+    assert all(float(row[5]) >= 0.9 for row in rows)  # HNSW recall@10 of real queries
+    assert (tmp_path / "store-2000" / "index" / "vectors" / "matrix.i8.npy").exists()
