@@ -202,3 +202,12 @@ def site(
 @pytest.fixture(scope="module")
 def site_core(site: tuple[PaperFeed, TestClient]) -> PaperFeed:
     return site[0]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's Chromium under Playwright, for the browser test modules beside test_browser.py."""
+    from test_browser import launched_chromium  # the browser tests' own module holds the launcher
+
+    with launched_chromium() as chromium:
+        yield chromium

@@ -17,7 +17,7 @@ import pytest
 
 from serving import demo_instance, serving
 from smtp_sink import Mailbox
-from test_browser import DESKTOP, PASSWORD, PHONE, SCREENSHOTS, launched_chromium
+from test_browser import DESKTOP, PASSWORD, PHONE, SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 
@@ -60,11 +60,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, mailbox: 
     with serving(env) as base:
         yield base
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with launched_chromium() as chromium:
-        yield chromium
 
 
 def _page(browser: object, viewport: dict, *, scheme: str = "light", script: bool = True, zone: str = "UTC"):

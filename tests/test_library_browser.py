@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from serving import demo_instance, serving
-from test_browser import Tab, launched_chromium
+from test_browser import Tab
 
 pytestmark = pytest.mark.browser
 
@@ -28,11 +28,6 @@ def library_server(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -
     with serving(env) as base:
         yield base
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with launched_chromium() as launched:
-        yield launched
 
 
 def signed_up(browser: object, base: str, name: str) -> Tab:

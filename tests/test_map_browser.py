@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from serving import demo_instance, serving
-from test_browser import SCREENSHOTS, launched_chromium
+from test_browser import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 
@@ -25,11 +25,6 @@ def map_server(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> It
     with serving(env) as base:
         yield base
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with launched_chromium() as chromium:
-        yield chromium
 
 
 @pytest.fixture
