@@ -140,7 +140,7 @@ def test_only_one_embedding_run_at_a_time_and_a_sync_does_not_wait_for_it(core, 
 
 def test_the_worker_embeds_what_is_missing_and_logs_an_eta(core, caplog):
     add_unembedded(core, 25)
-    worker = EmbedWorker(core.store, core.vectors, lambda: core.embedder, core.keyword.doc_count)
+    worker = EmbedWorker(core.store, core.vectors, lambda: core.embedder, core.papers_to_embed)
     with caplog.at_level("INFO", logger="paperfeed.search.embed_worker"):
         worker.run_once()
     assert worker.embedded == 25 and core.semantic_coverage() == 1.0

@@ -148,11 +148,14 @@ class PaperFeed:
 
     def papers_to_embed(self) -> int:
         """About how many searchable papers have no vector yet."""
+        return max(0, self._searchable_papers() - len(self.vectors))
+
+    def _searchable_papers(self, *, fresh: bool = True) -> int:
+        """Papers search can find: the keyword index's (the store's when the index is unreadable)."""
         try:
-            searchable = self.keyword.doc_count()
+            return self.keyword.doc_count(fresh=fresh)
         except (OSError, ValueError):
-            searchable = self.store.papers.count()
-        return max(0, searchable - len(self.vectors))
+            return self.store.papers.count()
 
     def ensure_indexes(self) -> None:
         """Bring the keyword index up to date at start-up (rebuilding it if it was lost). Vectors
@@ -324,11 +327,7 @@ class PaperFeed:
 
     def semantic_coverage(self) -> float:
         """The share of searchable papers that have a vector (below 1 while embedding runs)."""
-        try:
-            searchable = self.keyword.doc_count(fresh=False)
-        except (OSError, ValueError):
-            return 0.0
-        return self.vectors.coverage(searchable)
+        return self.vectors.coverage(self._searchable_papers(fresh=False))
 
     def _newest(
         self, ranker: Ranker, query: Query, request: SearchRequest

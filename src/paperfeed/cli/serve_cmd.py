@@ -112,7 +112,7 @@ def start_embed_worker(core: PaperFeed) -> EmbedWorker:
             style="yellow",
         )
     return EmbedWorker(
-        core.store, core.vectors, lambda: core.embedder, lambda: core.keyword.doc_count(fresh=False)
+        core.store, core.vectors, lambda: core.embedder, core.papers_to_embed
     ).start()
 
 

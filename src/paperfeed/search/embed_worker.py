@@ -48,16 +48,16 @@ class EmbedWorker(PeriodicJob):
         store: Store,
         vectors: VectorIndex,
         embedder: Callable[[], Embedder],
-        searchable: Callable[[], int],
+        to_embed: Callable[[], int],
         *,
         interval: float = 30.0,
     ) -> None:
-        """`searchable` counts the papers search can find (the keyword index's documents)."""
+        """`to_embed` counts the searchable papers that have no vector yet (for the log's ETA)."""
         super().__init__(interval=interval)
         self.store = store
         self.vectors = vectors
         self.embedder = embedder
-        self.searchable = searchable
+        self.to_embed = to_embed
         self.embedded = 0  # papers embedded by this worker since it started
 
     def run_once(self) -> None:
@@ -72,7 +72,7 @@ class EmbedWorker(PeriodicJob):
 
     def _run(self) -> None:
         embedder = self.embedder()
-        missing = max(0, self.searchable() - len(self.vectors))
+        missing = self.to_embed()
         started = last_log = time.monotonic()
         done = 0
 
