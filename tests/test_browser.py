@@ -506,9 +506,10 @@ def test_no_page_scrolls_sideways_on_a_phone_or_a_desktop(server: str, chromium:
     anonymous = ["/", f"/day/{DEMO_IMPORTED_ON.isoformat()}", f"/week/{DEMO_IMPORTED_ON.isoformat()}",
                  f"/month/{DEMO_IMPORTED_ON:%Y-%m}", "/trending?period=week", "/search",
                  "/search?q=diffusion", f"/search?q={LONG_WORD_TITLE[:60]}", f"/papers/{math_paper}",
-                 f"/papers/{long_id}", "/subscribe", "/login", "/signup", "/no/such/page"]  # fmt: skip
+                 f"/papers/{long_id}", "/subscribe", "/login", "/signup", "/no/such/page",
+                 "/authors/Ada%20Lovelace"]  # fmt: skip
     logged_in = ["/submit", "/account", "/settings/subscriptions", "/saved", "/collections", "/admin",
-                 "/admin/digests"]
+                 "/admin/digests", "/for-you?window=all"]  # fmt: skip
     for name, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
         for scheme in ("light", "dark"):
             context = chromium.new_context(viewport=viewport, color_scheme=scheme)  # type: ignore[attr-defined]
