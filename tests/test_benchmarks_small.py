@@ -103,3 +103,19 @@ def test_the_semantic_search_benchmark_reports_every_mode_with_real_shaped_vecto
     assert [row[2].strip() for row in rows] == ["keyword", "semantic", "hybrid", "hybrid, filtered"]
     assert all(float(row[5]) >= 0.9 for row in rows)  # HNSW recall@10 of real queries
     assert (tmp_path / "store-2000" / "index" / "vectors" / "matrix.i8.npy").exists()
+
+
+def test_the_first_pass_benchmark_compares_cross_fitted_provisional_vectors_with_the_default(
+    models_dir: Path, tmp_path: Path
+) -> None:
+    command = [sys.executable, str(BENCHMARKS / "bench_first_pass.py"), "--folds", "2", "--speed-papers", "300",
+               "--embedder", "minilm-static", "--models-dir", str(models_dir), "--data-dir", str(tmp_path),
+               "--json", str(tmp_path / "results.json")]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "hybrid nDCG@10" in done.stdout and "abstracts/s" in done.stdout
+    results = json.loads((tmp_path / "results.json").read_text())
+    first_pass = next(label for label in results if label.startswith("first pass"))
+    for mode in ("semantic", "hybrid"):
+        assert set(results[first_pass][mode]) == {"known-item", "topic", "exact", "all"}
+        assert 0 < results[first_pass][mode]["all"][1] <= 1

@@ -281,6 +281,19 @@ def test_the_static_model_tokenises_exactly_like_the_model_tokenizer(models_dir:
         assert static.token_ids(text) == tokenizer.encode(text, add_special_tokens=False).ids
 
 
+def test_the_static_model_gives_a_text_the_same_vector_alone_or_in_a_batch(models_dir: Path) -> None:
+    static = load_embedder("minilm-static", models_dir)
+    texts = ["Speculative decoding. Draft then verify.", "", "Çà et là ×3", "speculative decoding " * 400]
+    batch = static.embed(texts)
+    for text, row in zip(texts, batch, strict=True):
+        ids = static.token_ids(text)
+        expected = static.table[ids].sum(axis=0) if ids else np.zeros(static.dim, np.float32)
+        norm = np.linalg.norm(expected)
+        assert np.allclose(row, expected / norm if norm else expected, atol=1e-5)
+        assert np.allclose(static.embed([text])[0], row, atol=1e-6)
+    assert len(static.token_ids(texts[3])) == embeddings.STATIC_MAX_TOKENS
+
+
 def test_the_static_model_is_reproducible_from_the_installed_weights(models_dir: Path) -> None:
     directory = embeddings.prepared_dir(models_dir)
     table = np.load(directory / "static.npy")

@@ -51,6 +51,7 @@ from paperfeed.models import (
     User,
     VoteState,
 )
+from paperfeed.search import first_pass
 from paperfeed.search.embeddings import Embedder, load_embedder, paper_text
 from paperfeed.search.highlight import mark, match_pattern, snippet
 from paperfeed.search.keyword import KeywordIndex
@@ -139,12 +140,44 @@ class PaperFeed:
         rebuild: bool = False,
         stop: threading.Event | None = None,
         wait: bool = True,
+        first_pass: Embedder | None = None,
     ) -> int:
-        """Embed papers new or changed since the last sync; returns how many were embedded. A run
-        told to `stop` ends after its current batch and the next run carries on from there."""
+        """Embed papers new or changed since the last sync (with `first_pass`, provisionally by
+        that model); returns how many were embedded. A run told to `stop` ends after its current
+        batch and the next run carries on from there."""
         return self.vectors.sync(
-            self.store, self.embedder, progress=progress, rebuild=rebuild, stop=stop, wait=wait
+            self.store,
+            self.embedder,
+            progress=progress,
+            rebuild=rebuild,
+            stop=stop,
+            wait=wait,
+            first_pass=first_pass,
         )
+
+    def train_first_pass(
+        self, *, progress: Progress | None = None, sample_size: int = first_pass.SAMPLE_SIZE
+    ) -> tuple[first_pass.FirstPassEmbedder, first_pass.TrainingReport | None]:
+        """This store's first-pass model (see search/first_pass.py), trained now if it has none;
+        the report says how, when it was trained now."""
+        return first_pass.prepare(
+            self.store,
+            self.embedder,
+            load_embedder("minilm-static", self.settings.model_dir),
+            self.vectors.path,
+            sample_size=sample_size,
+            progress=progress,
+        )
+
+    def upgrade_vectors(
+        self, *, progress: Progress | None = None, stop: threading.Event | None = None, wait: bool = True
+    ) -> int:
+        """Replace first-pass vectors with the default model's; returns how many were replaced."""
+        return self.vectors.upgrade(self.store, self.embedder, progress=progress, stop=stop, wait=wait)
+
+    def provisional_vectors(self) -> int:
+        """Papers whose vector is still a first-pass one, awaiting the default model."""
+        return self.vectors.provisional_count(self.store, self.embedder)
 
     def papers_to_embed(self) -> int:
         """About how many searchable papers have no vector yet."""

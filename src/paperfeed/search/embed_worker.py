@@ -1,5 +1,6 @@
 """The embedding worker of `paperfeed serve`: embeds, in the background, the papers that have no
-vector yet (an import of millions, a sync's new papers, a changed model), while the site serves.
+vector yet (an import of millions, a sync's new papers, a changed model), while the site serves,
+then upgrades first-pass vectors to the default model's (see search/first_pass.py).
 
 Searches see its progress at every checkpoint of the vector index; semantic and hybrid results
 say which share of the store they cover. Stopping the server ends a run after its current batch;
@@ -73,20 +74,41 @@ class EmbedWorker(PeriodicJob):
     def _run(self) -> None:
         embedder = self.embedder()
         missing = self.to_embed()
-        started = last_log = time.monotonic()
-        done = 0
-
-        def progress(n: int) -> None:
-            nonlocal done, last_log
-            done += n
-            now = time.monotonic()
-            if missing and now - last_log >= LOG_EVERY_S:
-                last_log = now
-                log.info("embedding: %s", eta_text(done, missing, now - started))
-
         if missing:
             log.info("embedding %s papers with %s in the background", f"{missing:,}", embedder.key)
-        embedded = self.vectors.sync(self.store, embedder, progress=progress, stop=self._stop, wait=False)
+        started = time.monotonic()
+        embedded = self.vectors.sync(
+            self.store, embedder, progress=_logging_progress("embedding", missing), stop=self._stop, wait=False
+        )
         self.embedded += embedded
         if embedded:
             log.info("embedding: %s papers embedded in %.0f s", f"{embedded:,}", time.monotonic() - started)
+        provisional = self.vectors.provisional_count(self.store, embedder)
+        if provisional and not self._stop.is_set():
+            log.info("upgrading %s first-pass vectors to %s", f"{provisional:,}", embedder.key)
+            started = time.monotonic()
+            upgraded = self.vectors.upgrade(
+                self.store,
+                embedder,
+                progress=_logging_progress("upgrading", provisional),
+                stop=self._stop,
+                wait=False,
+            )
+            self.embedded += upgraded
+            log.info("upgrading: %s vectors upgraded in %.0f s", f"{upgraded:,}", time.monotonic() - started)
+
+
+def _logging_progress(what: str, total: int) -> Callable[[int], None]:
+    """A progress callback that logs a line with the time left every LOG_EVERY_S seconds."""
+    started = last_log = time.monotonic()
+    done = 0
+
+    def progress(n: int) -> None:
+        nonlocal done, last_log
+        done += n
+        now = time.monotonic()
+        if total and now - last_log >= LOG_EVERY_S:
+            last_log = now
+            log.info("%s: %s", what, eta_text(done, total, now - started))
+
+    return progress

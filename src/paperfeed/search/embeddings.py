@@ -10,7 +10,8 @@ benchmarks/bench_semantic.py):
 - ``minilm-onnx``: the same export unquantised (fp32).
 - ``minilm-static``: a static model distilled from the transformer (one vector per vocabulary
   token, centred and Zipf-weighted, averaged). Thousands of abstracts a second, clearly less
-  accurate: for bulk imports; switching the setting later re-embeds everything.
+  accurate. It is also where the first pass starts (search/first_pass.py), which trains such a
+  table on the store's own default-model embeddings for provisional vectors.
 - ``minilm``: the reference PyTorch model through sentence-transformers, 256 tokens.
 
 The ONNX export and the static distillation are made locally from the installed weights on
@@ -23,7 +24,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import hashlib
 import importlib.metadata
+import itertools
 import json
 import logging
 import os
@@ -35,6 +38,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse
 
 from paperfeed.errors import PaperfeedError
 
@@ -74,6 +78,11 @@ def paper_text(title: str, abstract: str) -> str:
     if not abstract:
         return title
     return f"{title} {abstract}" if title.endswith((".", "?", "!", ":")) else f"{title}. {abstract}"
+
+
+def text_hash(paper) -> str:
+    """Identifies the text a paper's vector was made from: a vector is current while it holds."""
+    return hashlib.sha1(paper_text(paper.title, paper.abstract).encode()).hexdigest()
 
 
 class Embedder:
@@ -353,11 +362,12 @@ class StaticEmbedder(Embedder):
     """Averages the static model's token vectors. Tokenising is the costly part, so each distinct
     word goes through the model's tokenizer once and its token ids are remembered."""
 
-    def __init__(self, table_path: Path, *, name: str) -> None:
+    def __init__(self, table: Path | np.ndarray, *, name: str) -> None:
         self.name = name
         self.version = f"{weights_version()}-r{RECIPE}"
-        self._table = np.load(table_path)
-        self.dim = int(self._table.shape[1])
+        self.table = np.load(table) if isinstance(table, Path) else np.asarray(table, np.float32)
+        self.dim = int(self.table.shape[1])
+        self.vocab_size = int(self.table.shape[0])
         self._tokenizer = _tokenizer(None)
         self._chunk_ids: dict[str, list[int]] = {}
 
@@ -365,26 +375,32 @@ class StaticEmbedder(Embedder):
         """The model tokenizer's ids for `text` (without [CLS]/[SEP]), at most STATIC_MAX_TOKENS.
         The tokenizer normalises character by character and splits at whitespace before anything
         else, so tokenising each whitespace-separated chunk on its own gives the same ids."""
-        ids: list[int] = []
+        words = text.split()
         cache = self._chunk_ids
-        for chunk in text.split():
-            pieces = cache.get(chunk)
-            if pieces is None:
-                pieces = self._tokenizer.encode(chunk, add_special_tokens=False).ids
-                if len(cache) < CHUNK_CACHE_SIZE:
-                    cache[chunk] = pieces
-            ids.extend(pieces)
-            if len(ids) >= STATIC_MAX_TOKENS:
-                return ids[:STATIC_MAX_TOKENS]
+        try:
+            pieces = [cache[word] for word in words]  # the common case: every word seen before
+        except KeyError:
+            pieces = [self._word_ids(word) for word in words]
+        return list(itertools.islice(itertools.chain.from_iterable(pieces), STATIC_MAX_TOKENS))
+
+    def _word_ids(self, word: str) -> list[int]:
+        ids = self._chunk_ids.get(word)
+        if ids is None:
+            ids = self._tokenizer.encode(word, add_special_tokens=False).ids
+            if len(self._chunk_ids) < CHUNK_CACHE_SIZE:
+                self._chunk_ids[word] = ids
         return ids
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            ids = self.token_ids(text)
-            if ids:
-                out[row] = self._table[ids].sum(axis=0)
-        return _normalise(out)
+        # One sparse product for the whole batch: row i counts the tokens of text i.
+        token_lists = [self.token_ids(text) for text in texts]
+        lengths = np.fromiter(map(len, token_lists), np.int64, len(token_lists))
+        ids = np.fromiter(itertools.chain.from_iterable(token_lists), np.int64, int(lengths.sum()))
+        counts = scipy.sparse.csr_matrix(
+            (np.ones(len(ids), np.float32), ids, np.concatenate([[0], np.cumsum(lengths)])),
+            shape=(len(texts), self.vocab_size),
+        )
+        return _normalise(np.asarray(counts @ self.table))
 
 
 class TorchEmbedder(Embedder):

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -31,7 +30,8 @@ from usearch.index import Index, MetricKind
 from usearch.index import search as brute_force_search
 
 from paperfeed.models import Paper
-from paperfeed.search.embeddings import Embedder, paper_text
+from paperfeed.search.embeddings import Embedder, paper_text, text_hash
+from paperfeed.search.first_pass import first_pass_key
 from paperfeed.store import Store
 
 log = logging.getLogger(__name__)
@@ -75,10 +75,6 @@ def _to_int8(vectors: np.ndarray) -> np.ndarray:
     """Each row scaled to fill int8's range and rounded (cosine is blind to the scale)."""
     peaks = np.maximum(np.abs(vectors).max(axis=1, keepdims=True), 1e-12)
     return np.round(vectors * (127 / peaks)).astype(np.int8)
-
-
-def text_hash(paper: Paper | sa.Row) -> str:
-    return hashlib.sha1(paper_text(paper.title, paper.abstract).encode()).hexdigest()
 
 
 class VectorIndex:
@@ -191,8 +187,11 @@ class VectorIndex:
         checkpoint_every: float = CHECKPOINT_EVERY_S,
         stop: threading.Event | None = None,
         wait: bool = True,
+        first_pass: Embedder | None = None,
     ) -> int:
         """Bring the index up to date with the store; returns how many papers were embedded.
+        With `first_pass` (see search/first_pass.py), papers are embedded by that fast model,
+        provisionally, and `upgrade` later replaces those vectors with the default model's.
 
         A long run saves the index every `checkpoint_every` seconds, so searches see its progress
         and a killed run resumes where it stopped: vectors are stored batch by batch, and the next
@@ -256,7 +255,9 @@ class VectorIndex:
             stopped = touched = False
             for chunk in changed:
                 touched = True
-                done, stopped = self._apply(index, chunk, store, embedder, progress, after_batch)
+                done, stopped = self._apply(
+                    index, chunk, store, embedder, first_pass or embedder, progress, after_batch
+                )
                 embedded += done
                 if stopped:
                     break
@@ -273,13 +274,20 @@ class VectorIndex:
         papers: list[Paper | sa.Row],
         store: Store,
         embedder: Embedder,
+        embed_with: Embedder,
         progress: Callable[[int], None] | None,
         after_batch: Callable[[], bool],
     ) -> tuple[int, bool]:
-        """Index one chunk of changed papers: reuse stored vectors, embed the rest, drop hidden.
+        """Index one chunk of changed papers: reuse stored vectors (the default model's, else
+        provisional ones), embed the rest with `embed_with`, drop hidden papers.
         Returns how many were embedded, and whether `after_batch` asked to stop."""
         hashes = {p.id: text_hash(p) for p in papers if not p.hidden}
         stored = store.embeddings.get_many(list(hashes), embedder.key)
+        provisional = [i for i in hashes if stored.get(i, ("",))[0] != hashes[i]]
+        if provisional:
+            for paper_id, have in store.embeddings.get_many(provisional, first_pass_key(embedder.key)).items():
+                if have[0] == hashes[paper_id]:
+                    stored[paper_id] = have
         ids = np.array([p.id for p in papers], dtype=np.uint64)
         present = (
             np.asarray(index.contains(ids), dtype=bool).reshape(-1)
@@ -313,9 +321,9 @@ class VectorIndex:
         embedded = 0
         for start in range(0, len(to_embed), EMBED_BATCH):
             batch = to_embed[start : start + EMBED_BATCH]
-            matrix = embedder.embed([paper_text(p.title, p.abstract) for p in batch])
+            matrix = embed_with.embed([paper_text(p.title, p.abstract) for p in batch])
             store.embeddings.put_many(
-                embedder.key, [(p.id, hashes[p.id], matrix[i]) for i, p in enumerate(batch)]
+                embed_with.key, [(p.id, hashes[p.id], matrix[i]) for i, p in enumerate(batch)]
             )
             _add(index, {p.id: matrix[i] for i, p in enumerate(batch)})
             embedded += len(batch)
@@ -324,6 +332,86 @@ class VectorIndex:
             if after_batch():
                 return embedded, True
         return embedded, False
+
+    def upgrade(
+        self,
+        store: Store,
+        embedder: Embedder,
+        *,
+        progress: Callable[[int], None] | None = None,
+        checkpoint_every: float = CHECKPOINT_EVERY_S,
+        stop: threading.Event | None = None,
+        wait: bool = True,
+    ) -> int:
+        """Replace provisional first-pass vectors with the default model's, batch by batch;
+        returns how many were replaced. Each batch's vectors are stored before its provisional
+        rows are dropped, so a killed run loses at most the batch in flight, and the next run
+        finds what is left in the store. The index is saved as `sync` saves it."""
+        provisional_key = first_pass_key(embedder.key)
+        if not store.embeddings.count(provisional_key):
+            return 0
+        with self._writing(wait=wait):
+            state = self._state()
+            if state.get("model") != embedder.key or state.get("instance") != store.instance_id():
+                return 0  # a sync for this model and store comes first, and reuses the rows
+            index = self._load(state, writable=True)
+            if index is None:
+                return 0
+            upgraded = 0
+            last_save = time.monotonic()
+            stopping = False
+            while not stopping:
+                ids = store.embeddings.paper_ids(provisional_key, limit=EMBED_BATCH)
+                if not ids:
+                    break
+                papers = {p.id: p for p in store.papers.get_many(ids, include_hidden=True)}
+                visible = [papers[i] for i in ids if i in papers and not papers[i].hidden]
+                hashes = {p.id: text_hash(p) for p in visible}
+                current = store.embeddings.get_many(list(hashes), embedder.key)
+                to_embed = [p for p in visible if current.get(p.id, ("",))[0] != hashes[p.id]]
+                vectors = {p.id: current[p.id][1] for p in visible if p.id in current}
+                if to_embed:
+                    matrix = embedder.embed([paper_text(p.title, p.abstract) for p in to_embed])
+                    store.embeddings.put_many(
+                        embedder.key, [(p.id, hashes[p.id], matrix[i]) for i, p in enumerate(to_embed)]
+                    )
+                    vectors.update((p.id, matrix[i]) for i, p in enumerate(to_embed))
+                # Only papers the index holds are replaced: a hidden or removed one stays out.
+                keys = np.array(list(vectors), dtype=np.uint64)
+                present = keys[np.asarray(index.contains(keys), dtype=bool).reshape(-1)] if len(keys) else keys
+                if len(present):
+                    index.remove(present)
+                    _add(index, {int(k): vectors[int(k)] for k in present})
+                store.embeddings.delete_many(provisional_key, ids)
+                upgraded += len(to_embed)
+                if progress:
+                    progress(len(ids))
+                stopping = stop is not None and stop.is_set()
+                if stopping or time.monotonic() - last_save >= checkpoint_every:
+                    self._checkpoint(index, final=False)
+                    last_save = time.monotonic()
+            if not stopping:
+                self._checkpoint(index, final=True)
+            self._index = None
+            if upgraded:
+                log.info("upgraded %d first-pass vectors to %s", upgraded, embedder.key)
+            return upgraded
+
+    def _checkpoint(self, index: Index, *, final: bool) -> None:
+        """Save `index` under the current state (the watermark unchanged); `final` also writes
+        the int8 matrix filtered searches score."""
+        state = self._state()
+        self._save(index)
+        state["generation"] = int(state.get("generation", 0)) + 1
+        if final:
+            self._save_matrix(index)
+            state["matrix_generation"] = state["generation"]
+        state["count"] = len(index)
+        self._write_state(state)
+
+    def provisional_count(self, store: Store, embedder: Embedder) -> int:
+        """Papers whose vector is still the first pass's."""
+        return store.embeddings.count(first_pass_key(embedder.key))
 
     def coverage(self, visible_papers: int) -> float:
         """The share of `visible_papers` this index holds a vector for (1.0 for an empty store)."""

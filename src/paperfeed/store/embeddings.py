@@ -78,6 +78,28 @@ class EmbeddingStorage:
         with self.engine.connect() as conn:
             return {model: n for model, n in conn.execute(query)}
 
+    def paper_ids(self, model: str, *, limit: int) -> list[int]:
+        """Up to `limit` ids of papers with a vector by `model`, lowest first."""
+        query = (
+            sa.select(paper_embeddings.c.paper_id)
+            .where(paper_embeddings.c.model == model)
+            .order_by(paper_embeddings.c.paper_id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).scalars())
+
+    def delete_many(self, model: str, paper_ids: Sequence[int]) -> None:
+        """Drop these papers' vectors by `model`."""
+        with self.engine.begin() as conn:
+            for start in range(0, len(paper_ids), _CHUNK):
+                conn.execute(
+                    sa.delete(paper_embeddings).where(
+                        paper_embeddings.c.model == model,
+                        paper_embeddings.c.paper_id.in_(list(paper_ids[start : start + _CHUNK])),
+                    )
+                )
+
     def delete_model(self, model: str) -> int:
         with self.engine.begin() as conn:
             return conn.execute(sa.delete(paper_embeddings).where(paper_embeddings.c.model == model)).rowcount

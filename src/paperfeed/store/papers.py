@@ -450,6 +450,23 @@ class PaperStorage:
             yield rows
             last_id = rows[-1].id
 
+    def spread_sample(self, size: int, *, columns: Sequence[str]) -> list:
+        """About `size` visible papers spread evenly over the whole store (every n-th id), so a
+        sample holds old and new papers alike; rows carry `columns` plus id and hidden."""
+        visible = papers.c.hidden.is_(False)
+        with self.engine.connect() as conn:
+            total = conn.execute(sa.select(sa.func.count()).where(visible)).scalar_one()
+            if total == 0 or size <= 0:
+                return []
+            stride = max(1, total // size)
+            query = (
+                sa.select(papers.c.id, papers.c.hidden, *(papers.c[name] for name in columns))
+                .where(visible, (papers.c.id % stride) == 0)
+                .order_by(papers.c.id)
+                .limit(size)
+            )
+            return list(conn.execute(query))
+
     def author_listings(
         self,
         ids: Iterable[int],
