@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 
@@ -11,7 +12,7 @@ from paperfeed.errors import InvalidInput
 from paperfeed.library.authors import index_pattern, parse
 from paperfeed.models import SearchFilters, SearchRequest
 from paperfeed.search.keyword import SCHEMA_VERSION, STATE_FILE
-from paperfeed.search.spelling import words_of
+from paperfeed.search.spelling import Speller, Vocabulary, words_of
 
 
 def keyword(core, query: str = "", **kwargs):
@@ -215,3 +216,19 @@ def test_an_index_of_an_older_schema_is_rebuilt_with_author_terms(small_core):
 )
 def test_spelling_words_are_lowercased_letter_runs_of_three_or_more_in_any_script(text, words):
     assert words_of(text) == words
+
+
+def test_the_speller_searches_the_index_only_for_words_outside_its_vocabulary(tmp_path):
+    vocabulary = Vocabulary(tmp_path / "vocabulary.json")
+    vocabulary.save(Counter({"diffusion": 40, "caching": 12, "models": 90}))
+    asked: list[str] = []
+
+    def knows(word: str) -> bool:
+        asked.append(word)
+        return word == "bashforth"  # in a paper, though too rare for the vocabulary
+
+    speller = Speller(vocabulary, knows)
+    assert speller.suggest("Diffusion models caching") is None
+    assert asked == []  # every word is a vocabulary word
+    assert speller.suggest("difusion Bashforth cahcing") == "diffusion Bashforth caching"
+    assert sorted(asked) == ["bashforth", "cahcing", "difusion"]

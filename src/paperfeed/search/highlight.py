@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from html import escape
 
@@ -46,7 +47,7 @@ def snippet(text: str, pattern: re.Pattern[str] | None, width: int = 320) -> str
         return escape(text[:width].rsplit(" ", 1)[0]) + " …"
     best_start, best_count = 0, -1
     for i, start in enumerate(starts):
-        count = sum(1 for s in starts[i:] if s < start + width - 40)
+        count = bisect.bisect_left(starts, start + width - 40, lo=i) - i  # matches in the window
         if count > best_count:
             best_start, best_count = start, count
     begin = max(0, best_start - 60)

@@ -68,6 +68,7 @@ class Speller:
         self.vocabulary = vocabulary
         self.knows = knows  # whether any paper contains a word
         self._symspell: SymSpell | None = None
+        self._words: frozenset[str] = frozenset()  # the vocabulary's words: known without a search
         self._loaded_mtime: float | None = None
         self._lock = threading.Lock()
 
@@ -82,16 +83,15 @@ class Speller:
                 symspell = SymSpell(max_dictionary_edit_distance=MAX_EDITS, prefix_length=7)
                 for word, count in counts.items():
                     symspell.create_dictionary_entry(word, count)
-                self._symspell, self._loaded_mtime = symspell, mtime
+                self._symspell, self._words, self._loaded_mtime = symspell, frozenset(counts), mtime
             return self._symspell
 
     def suggest(self, query: str) -> str | None:
         """The query with each unknown word corrected, or None when nothing needs correcting."""
-        unknown = {w for w in words_of(query) if not self.knows(w)}
-        if not unknown:
-            return None
         symspell = self._current()
-        if symspell is None:
+        # A vocabulary word is in some paper; only the others cost a search of the index.
+        unknown = {w for w in words_of(query) if w not in self._words and not self.knows(w)}
+        if not unknown or symspell is None:
             return None
         changed = False
 
