@@ -48,7 +48,7 @@ def demo_core(data_dir: Path, **settings):
     from paperfeed.core import PaperFeed
     from paperfeed.ingest import open_sources
 
-    core = PaperFeed(Settings(data_dir=data_dir, **settings))
+    core = PaperFeed(Settings.from_env(data_dir=data_dir, **settings))
     if core.store.papers.count() == 0:
         core.import_sources(open_sources(DEMO, None), sync=False)
     core.keyword.sync(core.store)

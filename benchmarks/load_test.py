@@ -2,9 +2,12 @@
 
     python benchmarks/load_test.py --backend sqlite --users 50 --seconds 60
     python benchmarks/load_test.py --backend postgresql --users 50 --seconds 60 --workers 2
+    python benchmarks/load_test.py --data-dir /path/to/store --users 50 --seconds 60   # a store of your own
 
-Sets up its own instance (demo data, one account per simulated user), starts `paperfeed serve`
-on 127.0.0.1, and reports requests/s, latency percentiles and errors. At the end it checks
+Sets up its own instance (demo data, one account per simulated user), or uses the instance in
+`--data-dir` (adding the accounts it lacks), starts `paperfeed serve` on 127.0.0.1, and reports
+requests/s, latency percentiles (overall and per kind of request) and errors. Searches use every
+mode, a third of them with filters (a category, a date range, or both). At the end it checks
 that every vote a user saw acknowledged is in the database: no lost updates.
 """
 
@@ -43,6 +46,8 @@ QUERIES = [
     "scaling laws",
 ]
 PASSWORD = "load-test-password-1"
+MODES = ("keyword", "semantic", "hybrid")
+CATEGORIES = ("cs.CL", "cs.CV", "cs.LG", "cs.AI")
 
 
 def free_port() -> int:
@@ -51,19 +56,35 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def prepare(data_dir: Path, database_url: str | None, users: int) -> list[str]:
-    """Demo data and accounts; returns the paper ids to visit."""
+def prepare(data_dir: Path, database_url: str | None, users: int, *, demo: bool) -> list[str]:
+    """Demo data (when `demo`) and accounts; returns the paper ids to visit."""
     from paperfeed.config import Settings
     from paperfeed.core import PaperFeed
     from paperfeed.ingest import DEMO_DATA
 
-    core = PaperFeed(Settings(data_dir=data_dir, database_url=database_url))
-    core.import_path(DEMO_DATA)
+    core = PaperFeed(Settings.from_env(data_dir=data_dir, database_url=database_url))
+    if demo:
+        core.import_path(DEMO_DATA)
     for number in range(users):
-        core.create_user(f"loaduser{number}", PASSWORD)
+        if core.store.users.by_name(f"loaduser{number}") is None:
+            core.create_user(f"loaduser{number}", PASSWORD)
     ids = [p.url_id for p in core.day(per_page=100).papers]
     core.close()
     return ids
+
+
+def search_params(rng: random.Random) -> tuple[str, dict[str, str]]:
+    """A search as users make them: any mode, a third of them filtered."""
+    mode = rng.choice(MODES)
+    params = {"q": rng.choice(QUERIES), "mode": mode}
+    if rng.random() < 1 / 3:
+        kind = rng.choice(("category", "since", "both"))
+        if kind in ("category", "both"):
+            params["category"] = rng.choice(CATEGORIES)
+        if kind in ("since", "both"):
+            params["from"] = "2024-01-01"
+        mode += ", filtered"
+    return f"search {mode}", params
 
 
 class VirtualUser:
@@ -78,6 +99,7 @@ class VirtualUser:
         self.rng = random.Random(number)
         self.csrf = ""
         self.latencies: list[float] = []
+        self.by_kind: dict[str, list[float]] = {}
         self.errors: Counter[str] = Counter()
         self.voted: dict[str, bool] = {}  # paper -> state the server last acknowledged
 
@@ -95,12 +117,16 @@ class VirtualUser:
         roll = self.rng.random()
         paper = self.rng.choice(self.paper_ids)
         started = time.perf_counter()
+        kind = "vote"
         try:
             if roll < 0.30:
-                response = await self.client.get("/" if self.rng.random() < 0.5 else "/trending?period=week")
+                kind = "home" if self.rng.random() < 0.5 else "trending"
+                response = await self.client.get("/" if kind == "home" else "/trending?period=week")
             elif roll < 0.60:
-                response = await self.client.get("/search", params={"q": self.rng.choice(QUERIES)})
+                kind, params = search_params(self.rng)
+                response = await self.client.get("/search", params=params)
             elif roll < 0.85:
+                kind = "paper page"
                 response = await self.client.get(f"/papers/{paper}")
             else:
                 response = await self.client.post(
@@ -112,7 +138,9 @@ class VirtualUser:
                 self.errors[f"HTTP {response.status_code}"] += 1
         except httpx.HTTPError as exc:
             self.errors[type(exc).__name__] += 1
-        self.latencies.append((time.perf_counter() - started) * 1000)
+        elapsed = (time.perf_counter() - started) * 1000
+        self.latencies.append(elapsed)
+        self.by_kind.setdefault(kind, []).append(elapsed)
 
     async def run(self) -> None:
         while time.monotonic() < self.deadline:
@@ -139,7 +167,7 @@ def lost_votes(data_dir: Path, database_url: str | None, crowd: list[VirtualUser
     from paperfeed.config import Settings
     from paperfeed.core import PaperFeed
 
-    core = PaperFeed(Settings(data_dir=data_dir, database_url=database_url))
+    core = PaperFeed(Settings.from_env(data_dir=data_dir, database_url=database_url))
     wrong = 0
     for user in crowd:
         account = core.store.users.by_name(user.name)
@@ -159,6 +187,8 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--data-dir", type=Path, help="use this instance instead of a fresh demo one")
+    parser.add_argument("--database-url", help="with --data-dir: the instance's database, if not SQLite")
     parser.add_argument(
         "--think",
         type=float,
@@ -173,9 +203,9 @@ def main() -> None:
     print(f"machine: {describe()}")
     server_pg = None
     with tempfile.TemporaryDirectory(prefix="paperfeed-load-") as tmp:
-        data_dir = Path(tmp) / "data"
-        database_url = None
-        if args.backend == "postgresql":
+        data_dir = args.data_dir or Path(tmp) / "data"
+        database_url = args.database_url
+        if args.backend == "postgresql" and not args.data_dir:
             from backends import PostgresServer
 
             server_pg = PostgresServer.start()
@@ -188,7 +218,7 @@ def main() -> None:
         if database_url:
             env["PAPERFEED_DATABASE_URL"] = database_url
         os.environ.update(env)
-        paper_ids = prepare(data_dir, database_url, args.users)
+        paper_ids = prepare(data_dir, database_url, args.users, demo=args.data_dir is None)
         port = free_port()
         server_log = Path(tmp) / "server.log"
         server = subprocess.Popen(
@@ -238,6 +268,14 @@ def main() -> None:
         f"p99 {latencies[int(count * 0.99) - 1]:.1f} ms"
     )
     print(f"errors:    {sum(errors.values())} {dict(errors) if errors else ''}")
+    kinds: dict[str, list[float]] = {}
+    for user in crowd:
+        for kind, values in user.by_kind.items():
+            kinds.setdefault(kind, []).extend(values)
+    print("\n| request | count | p50 ms | p95 ms |\n|---|---:|---:|---:|")
+    for kind, values in sorted(kinds.items()):
+        values.sort()
+        print(f"| {kind} | {len(values):,} | {statistics.median(values):.1f} | {values[max(0, int(len(values) * 0.95) - 1)]:.1f} |")
     print(f"votes:     {sum(len(u.voted) for u in crowd):,} papers voted on; {wrong} lost or phantom votes")
 
 

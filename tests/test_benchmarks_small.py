@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -119,3 +120,14 @@ def test_the_first_pass_benchmark_compares_cross_fitted_provisional_vectors_with
     for mode in ("semantic", "hybrid"):
         assert set(results[first_pass][mode]) == {"known-item", "topic", "exact", "all"}
         assert 0 < results[first_pass][mode]["all"][1] <= 1
+
+
+def test_the_load_test_reports_latency_per_kind_of_request_and_checks_every_vote(models_dir: Path) -> None:
+    command = [sys.executable, str(BENCHMARKS / "load_test.py"), "--users", "4", "--seconds", "4",
+               "--think", "0.05", "0.1"]  # fmt: skip
+    env = {**os.environ, "PAPERFEED_MODELS_DIR": str(models_dir), "PAPERFEED_EMBEDDER": "minilm-static"}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "errors:    0" in done.stdout and "0 lost or phantom votes" in done.stdout
+    kinds = {line.split("|")[1].strip() for line in done.stdout.splitlines() if line.startswith("| ")}
+    assert {"home", "paper page"} <= kinds and any(kind.startswith("search ") for kind in kinds)
