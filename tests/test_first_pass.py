@@ -190,3 +190,19 @@ def test_paperfeed_embed_first_pass_then_paperfeed_embed_upgrades(core: PaperFee
     assert f"{PAPERS - 40} papers embedded" in second.output
     assert "have first-pass vectors" not in second.output
     assert default_rows(core) == PAPERS
+
+
+def test_an_import_that_leaves_many_papers_to_embed_suggests_the_first_pass(
+    core: PaperFeed, demo_dir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paperfeed.cli import import_cmd
+
+    runner = CliRunner()
+    monkeypatch.setattr(import_cmd, "FIRST_PASS_ADVISED", 1_000)  # the demo's 707 papers are too few
+    few = runner.invoke(app, ["import", str(demo_dir)])
+    assert few.exit_code == 0, few.output
+    assert "papers await embedding" in few.output and "--first-pass" not in few.output
+
+    monkeypatch.setattr(import_cmd, "FIRST_PASS_ADVISED", 100)
+    many = runner.invoke(app, ["import", str(demo_dir)])
+    assert "run paperfeed embed --first-pass" in " ".join(many.output.split())

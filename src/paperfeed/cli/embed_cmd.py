@@ -12,6 +12,10 @@ from paperfeed.cli.common import console, open_core, progress_bar
 from paperfeed.core import PaperFeed
 from paperfeed.search.first_pass import SAMPLE_SIZE as FIRST_PASS_SAMPLE
 
+# From about this many papers the default model takes hours (about 100 a second on two cores).
+FIRST_PASS_ADVISED = 100_000
+FIRST_PASS_HINT = "; for semantic search over all of them within minutes, run paperfeed embed --first-pass"
+
 
 def embed_command(
     database_url: Annotated[str | None, typer.Option(help="Database URL.")] = None,

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from paperfeed.cli.common import console, open_core, progress_bar
+from paperfeed.cli.embed_cmd import FIRST_PASS_ADVISED, FIRST_PASS_HINT
 from paperfeed.errors import InvalidInput
 from paperfeed.ingest import DEMO_DATA, FILE_FORMATS, open_sources
 from paperfeed.models import ImportReport
@@ -90,6 +91,7 @@ def import_command(
         console.print(
             f"{missing:,} papers await embedding for semantic search (keyword search finds them now): "
             "run paperfeed embed, or leave it to paperfeed serve, which embeds in the background"
+            + (FIRST_PASS_HINT if missing >= FIRST_PASS_ADVISED else "")
         )
 
 

@@ -102,13 +102,15 @@ def serve_command(
 
 def start_embed_worker(core: PaperFeed) -> EmbedWorker:
     """Embed what has no vector yet while serving; say so when that is a long job."""
+    from paperfeed.cli.embed_cmd import FIRST_PASS_ADVISED, FIRST_PASS_HINT
     from paperfeed.search.embed_worker import EmbedWorker
 
     missing = core.papers_to_embed()
     if missing:
         console.print(
             f"{missing:,} papers have no embedding yet: they are embedded in the background "
-            "(semantic search covers the rest meanwhile)",
+            "(semantic search covers the rest meanwhile)"
+            + (FIRST_PASS_HINT if missing >= FIRST_PASS_ADVISED else ""),
             style="yellow",
         )
     return EmbedWorker(

@@ -343,8 +343,9 @@ class VectorIndex:
         stop: threading.Event | None = None,
         wait: bool = True,
     ) -> int:
-        """Replace provisional first-pass vectors with the default model's, batch by batch;
-        returns how many were replaced. Each batch's vectors are stored before its provisional
+        """Replace provisional first-pass vectors with the default model's, batch by batch, the
+        papers added last first (an import of a snapshot adds the newest last); returns how many
+        were replaced. Each batch's vectors are stored before its provisional
         rows are dropped, so a killed run loses at most the batch in flight, and the next run
         finds what is left in the store. The index is saved as `sync` saves it."""
         provisional_key = first_pass_key(embedder.key)

@@ -79,11 +79,11 @@ class EmbeddingStorage:
             return {model: n for model, n in conn.execute(query)}
 
     def paper_ids(self, model: str, *, limit: int) -> list[int]:
-        """Up to `limit` ids of papers with a vector by `model`, lowest first."""
+        """Up to `limit` ids of papers with a vector by `model`, highest (latest added) first."""
         query = (
             sa.select(paper_embeddings.c.paper_id)
             .where(paper_embeddings.c.model == model)
-            .order_by(paper_embeddings.c.paper_id)
+            .order_by(paper_embeddings.c.paper_id.desc())
             .limit(limit)
         )
         with self.engine.connect() as conn:
