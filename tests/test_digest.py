@@ -198,6 +198,59 @@ def test_the_next_digest_holds_only_papers_first_seen_since_the_previous_one(
     assert first["Message-ID"] != second["Message-ID"]
 
 
+def test_subscriptions_sharing_a_saved_search_get_the_same_section_with_only_what_is_new_to_each(
+    papers_core: PaperFeed, mailbox: Mailbox
+) -> None:
+    earlier = subscribe(papers_core, "earlier@example.org")
+    run_due(papers_core, NOW - dt.timedelta(days=1))  # its digest of yesterday had the two papers
+    add_papers(papers_core, paper("Diffusion Transformers at Scale", published=TODAY, arxiv_id="2611.00005"))
+    subscribe(papers_core, "first@example.org")
+    subscribe(papers_core, "twin@example.org")
+
+    run_due(papers_core, NOW)
+
+    def section(email: str) -> str:
+        text = mailbox.digests_to(email)[-1].get_body(("plain",)).get_content().replace("\r\n", "\n")
+        return text.split("New for “diffusion” (keyword)")[1].split("\n--\n")[0]
+
+    assert section("first@example.org") == section("twin@example.org")
+    for title in ("Diffusion Transformers at Scale", "Diffusion Models for Protein Design", "Faster Diffusion Sampling"):
+        assert title in section("first@example.org")
+    assert "Diffusion Transformers at Scale" in section("earlier@example.org")
+    assert "Faster Diffusion Sampling" not in section("earlier@example.org")  # mailed yesterday
+    assert [status for _, status in ledger_statuses(papers_core, earlier)] == ["sent", "sent"]
+
+
+def test_readers_of_one_run_each_get_the_new_papers_of_the_authors_they_follow(
+    core: PaperFeed, mailbox: Mailbox
+) -> None:
+    add_papers(
+        core,
+        paper("Ada a year ago", published=TODAY - dt.timedelta(days=365), arxiv_id="2511.00021",
+              authors=["Ada Lovelace"]),
+        paper("Kurt a year ago", published=TODAY - dt.timedelta(days=365), arxiv_id="2511.00022",
+              authors=["Kurt Gödel"]),
+    )  # fmt: skip
+    ada_reader = core.create_user("ada-reader", "correct horse battery")
+    kurt_reader = core.create_user("kurt-reader", "correct horse battery")
+    core.follow_author(ada_reader, "Ada Lovelace")
+    core.follow_author(kurt_reader, "Kurt Gödel")
+    for user in (ada_reader, kurt_reader):
+        subscribe(core, f"{user.name}@example.org", user_id=user.id, saved_searches=[])
+    add_papers(
+        core,
+        paper("Ada alone", published=TODAY, arxiv_id="2611.00021", authors=["Ada Lovelace"]),
+        paper("Kurt alone", published=TODAY, arxiv_id="2611.00022", authors=["Kurt Gödel"]),
+    )
+
+    run_due(core, NOW)
+
+    ada_text = mailbox.digests_to("ada-reader@example.org")[0].get_body(("plain",)).get_content()
+    kurt_text = mailbox.digests_to("kurt-reader@example.org")[0].get_body(("plain",)).get_content()
+    assert "Ada alone" in ada_text and "Kurt alone" not in ada_text
+    assert "Kurt alone" in kurt_text and "Ada alone" not in kurt_text
+
+
 def test_new_papers_by_followed_authors_have_their_own_section(core: PaperFeed, mailbox: Mailbox) -> None:
     add_papers(
         core,
