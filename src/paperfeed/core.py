@@ -293,9 +293,11 @@ class PaperFeed:
         assert isinstance(keyword, KeywordRanker)
         return RelatedRanker(keyword, self.vectors)
 
-    def search(self, request: SearchRequest) -> ResultPage:
+    def search(self, request: SearchRequest, *, brief: bool = False) -> ResultPage:
         """One page of papers for a query, in any mode (keyword, semantic, hybrid), with the same
-        filters and pagination everywhere. An empty query lists the newest papers."""
+        filters and pagination everywhere. An empty query lists the newest papers. `brief`: the
+        ranked papers only, without snippets, a spelling suggestion or the semantic coverage
+        (what a digest, which shows none of them, asks for by the thousand)."""
         _check_paging(request.page, request.per_page)
         ranker = self.rankers.get(request.mode)
         if ranker is None:
@@ -309,11 +311,14 @@ class PaperFeed:
         else:
             ranking = ranker.rank(query, request.filters, limit=request.per_page, offset=request.offset)
             ranked, total = ranking.scored, ranking.total
-        pattern = match_pattern(query.parsed.words)
-        items = [
-            RankedPaper(paper=paper, score=score, snippet_html=snippet(paper.abstract, pattern))
-            for paper, score in self._papers(ranked)
-        ]
+        if brief:
+            items = [RankedPaper(paper=paper, score=score) for paper, score in self._papers(ranked)]
+        else:
+            pattern = match_pattern(query.parsed.words)
+            items = [
+                RankedPaper(paper=paper, score=score, snippet_html=snippet(paper.abstract, pattern))
+                for paper, score in self._papers(ranked)
+            ]
         return ResultPage(
             items=items,
             total=total,
@@ -321,8 +326,8 @@ class PaperFeed:
             per_page=request.per_page,
             ranking=request.mode,
             took_ms=(time.perf_counter() - started) * 1000,
-            suggestion=None if query.is_empty else self.speller.suggest(request.query),
-            coverage=self.semantic_coverage() if ranker.uses_vectors else None,
+            suggestion=None if brief or query.is_empty else self.speller.suggest(request.query),
+            coverage=self.semantic_coverage() if ranker.uses_vectors and not brief else None,
         )
 
     def semantic_coverage(self) -> float:

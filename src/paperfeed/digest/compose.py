@@ -190,7 +190,7 @@ class Composer:
                 mode=search.mode,
             )
             try:
-                self._searches[key] = self.core.search(request)
+                self._searches[key] = self.core.search(request, brief=True)
             except PaperfeedError as exc:  # e.g. a mode this instance cannot serve: say so in the mail
                 self._searches[key] = exc
         return self._searches[key]
