@@ -616,6 +616,30 @@ def test_digest_recommendations_section_explains_each_paper(
     assert "/feeds/recommended/" in text  # the private feed of the same recommendations
 
 
+def test_each_reader_sees_their_own_reason_for_a_paper_recommended_to_both(
+    reader: tuple[PaperFeed, int], mailbox: Mailbox
+) -> None:
+    core, user_id = reader
+    add_papers(core, paper("Proteins < Enzymes & Co", arxiv_id="2501.00003", published=TODAY - dt.timedelta(days=200)))
+    ids = core.store.papers.ids_with_keys(["2501.00003"])
+    core.store.embeddings.put_many(MODEL, [(ids["2501.00003"], "hash", axis((0, 1.0), (3, 0.4)))])
+    other = core.store.users.create("other", "x", is_admin=False, now=LONG_AGO)
+    core.store.community.toggle_vote(other.id, ids["2501.00003"], NOW - dt.timedelta(days=3))
+    for email, user in (("reader@example.org", user_id), ("other@example.org", other.id)):
+        subscribe(core, email, saved_searches=[], include_recommendations=True, user_id=user)
+
+    run_due(core, NOW)
+
+    def item(email: str, fmt: str) -> str:
+        body = mailbox.digests_to(email)[0].get_body((fmt,)).get_content().replace("\r\n", "\n")
+        return body.split("Attention for Protein Structure")[1].split("TL;DR")[0]
+
+    assert "because you liked “Protein Folding with Attention”" in item("reader@example.org", "plain")
+    assert "because you liked “Proteins < Enzymes & Co”" in item("other@example.org", "plain")
+    assert "because you liked “Proteins &lt; Enzymes &amp; Co”" in item("other@example.org", "html")
+    assert "Enzymes" not in item("reader@example.org", "html")
+
+
 def test_ridge_model_separates_liked_from_other_papers() -> None:
     rng = np.random.default_rng(1)
     liked = rng.normal(size=(5, 8)) + np.array([3.0, 0, 0, 0, 0, 0, 0, 0])

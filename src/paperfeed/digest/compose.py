@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlencode
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from paperfeed import tex
 from paperfeed.digest.links import Links
@@ -49,6 +49,7 @@ TOPIC_ITEMS = 10
 AUTHOR_ITEMS = 20  # papers of all followed authors together
 _SEARCH_FETCH = 30  # fetched per saved search, before dropping papers already mailed
 _MAX_CACHED_BLOCKS = 200_000
+_REASON_SLOT = "\x00reason\x00"  # where an item's reason goes in its block (no paper holds a NUL)
 
 
 @dataclass(slots=True)
@@ -297,14 +298,19 @@ class Composer:
         return f"{self.links.base_url}/search?{urlencode(params)}"
 
     def item_block(self, item: RankedPaper, fmt: str) -> str:
-        key = (item.paper.id, item.reason, fmt)
+        """A paper as it reads in a mail. Each paper is rendered once per run, with a stand-in
+        for its reason, which may differ for every reader ("because you liked …")."""
+        key = (item.paper.id, bool(item.reason), fmt)
         block = self._blocks.get(key)
         if block is None:
-            rendered = render_template(f"_item.{fmt}", item=item, links=self.links)
-            block = Markup(rendered) if fmt == "html" else rendered.rstrip("\n")
+            stand_in = replace(item, reason=_REASON_SLOT if item.reason else None)
+            block = render_template(f"_item.{fmt}", item=stand_in, links=self.links)
+            block = block if fmt == "html" else block.rstrip("\n")
             if len(self._blocks) < _MAX_CACHED_BLOCKS:
                 self._blocks[key] = block
-        return block
+        if fmt == "html":
+            return Markup(block.replace(_REASON_SLOT, escape(item.reason)) if item.reason else block)
+        return block.replace(_REASON_SLOT, item.reason) if item.reason else block
 
     def section_block(self, section: DigestSection, fmt: str) -> str:
         """The section as it reads in a mail; sections that many digests share (trending, a
