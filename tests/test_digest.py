@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 
 from helpers import MODEL, add_papers, axis, paper
 from paperfeed.config import Settings
@@ -25,6 +27,7 @@ from paperfeed.digest.runner import LEASE, run_due
 from paperfeed.digest.scheduler import DigestScheduler
 from paperfeed.library.recommend import Recommender, fit_linear_model
 from paperfeed.models import SearchFilters
+from paperfeed.store.schema import papers
 from paperfeed.store.subscriptions import SavedSearch, Subscription, SubscriptionSpec
 from smtp_sink import Mailbox, free_port, mail_settings
 
@@ -638,6 +641,22 @@ def test_each_reader_sees_their_own_reason_for_a_paper_recommended_to_both(
     assert "because you liked “Proteins < Enzymes & Co”" in item("other@example.org", "plain")
     assert "because you liked “Proteins &lt; Enzymes &amp; Co”" in item("other@example.org", "html")
     assert "Enzymes" not in item("reader@example.org", "html")
+
+
+def test_the_random_negatives_are_distinct_visible_papers_each_as_likely_as_another(core: PaperFeed) -> None:
+    add_papers(core, *(paper(f"Paper {i}", arxiv_id=f"2601.{i:05d}", published=TODAY) for i in range(60)))
+    ids = sorted(core.store.papers.ids_with_keys([f"2601.{i:05d}" for i in range(60)]).values())
+    hidden = set(ids[::3])
+    with core.store.engine.begin() as conn:  # hidden as moderation hides them
+        conn.execute(sa.update(papers).where(papers.c.id.in_(hidden)).values(hidden=True))
+    seen: Counter[int] = Counter()
+    for _ in range(400):
+        drawn = core.store.subscriptions.random_paper_ids(5)  # drawn from the id range: 60 > 4 * 5
+        assert len(drawn) == len(set(drawn)) == 5
+        seen.update(drawn)
+    assert set(seen) == set(ids) - hidden  # every visible paper, never a hidden one
+    assert max(seen.values()) < 3 * min(seen.values())  # 50 expected each
+    assert sorted(core.store.subscriptions.random_paper_ids(100)) == sorted(set(ids) - hidden)  # all there are
 
 
 def test_ridge_model_separates_liked_from_other_papers() -> None:
