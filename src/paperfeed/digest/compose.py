@@ -131,6 +131,7 @@ class Composer:
         self._rising_topics: list[Rising] | None = None
         self._rising: dict[tuple[dt.date, dt.datetime | None], list[RankedPaper]] = {}
         self._searches: dict[tuple, ResultPage | PaperfeedError] = {}
+        self._search_urls: dict[tuple, str] = {}
         self._by_author: dict[tuple[str, dt.date, dt.datetime | None], list[RankedPaper]] = {}
         self._in_topic: dict[tuple[int, dt.date, dt.datetime | None], list[RankedPaper]] = {}
         self._follows: dict[int, tuple[list[Topic], list[AuthorFollow]]] = {}
@@ -294,8 +295,12 @@ class Composer:
         return digest
 
     def _search_url(self, search: SavedSearch) -> str:
-        params = search.search_params() | {"sort": "newest"}
-        return f"{self.links.base_url}/search?{urlencode(params)}"
+        f = search.filters
+        key = (search.query, search.mode, f.author, f.category, f.has_code, f.date_from, f.date_to)
+        if key not in self._search_urls:
+            params = search.search_params() | {"sort": "newest"}
+            self._search_urls[key] = f"{self.links.base_url}/search?{urlencode(params)}"
+        return self._search_urls[key]
 
     def item_block(self, item: RankedPaper, fmt: str) -> str:
         """A paper as it reads in a mail. Each paper is rendered once per run, with a stand-in
