@@ -224,6 +224,29 @@ def test_subscriptions_sharing_a_saved_search_get_the_same_section_with_only_wha
     assert [status for _, status in ledger_statuses(papers_core, earlier)] == ["sent", "sent"]
 
 
+def test_a_run_embeds_the_queries_of_all_its_searches_by_meaning_in_one_call(
+    papers_core: PaperFeed, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    embedder = papers_core.embedder
+    calls: list[list[str]] = []
+    embed = embedder.embed
+    monkeypatch.setattr(embedder, "embed", lambda texts: calls.append(list(texts)) or embed(texts))
+    subscribe(papers_core, "a@example.org",
+              saved_searches=[SavedSearch("diffusion models", "hybrid"), SavedSearch("language models", "semantic")])
+    subscribe(papers_core, "b@example.org",
+              saved_searches=[SavedSearch("diffusion models", "hybrid"), SavedSearch("diffusion", "keyword")])
+
+    assert run_due(papers_core, NOW).sent == 2
+
+    assert calls == [["diffusion models", "language models"]]
+    for email in ("a@example.org", "b@example.org"):
+        text = mailbox.digests_to(email)[0].get_body(("plain",)).get_content()
+        hybrid = text.split("New for “diffusion models”")[1].split("More:")[0]  # hybrid: the default mode
+        assert "Diffusion Models for Protein Design" in hybrid and "Faster Diffusion Sampling" in hybrid
+    text = mailbox.digests_to("a@example.org")[0].get_body(("plain",)).get_content()
+    assert "Small Language Models Can Reason" in text.split("New for “language models” (semantic)")[1]
+
+
 def test_readers_of_one_run_each_get_the_new_papers_of_the_authors_they_follow(
     core: PaperFeed, mailbox: Mailbox
 ) -> None:

@@ -13,6 +13,7 @@ saved search, the recommender's candidate papers) are computed once.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
@@ -108,6 +109,7 @@ def _environment() -> jinja2.Environment:
 
 
 _ENV = _environment()
+log = logging.getLogger(__name__)
 
 
 def render_template(name: str, **context: object) -> str:
@@ -171,6 +173,17 @@ class Composer:
                 items.extend(RankedPaper(paper=i.paper, score=rising.score, reason=reason) for i in papers)
             self._rising[key] = items
         return self._rising[key]
+
+    def prepare_searches(self, subscriptions: Sequence[Subscription]) -> None:
+        """Embed the queries of every saved search by meaning (semantic, hybrid) in one go."""
+        queries = [
+            s.query for sub in subscriptions for s in sub.saved_searches if s.mode != "keyword" and s.query.strip()
+        ]
+        if queries:
+            try:
+                self.core.embed_queries(queries)
+            except Exception as exc:  # each search meets the same fault again and reports it as its own
+                log.warning("saved searches could not be embedded ahead: %s", exc)
 
     def saved_search(self, search: SavedSearch, *, window_from: dt.date) -> ResultPage | PaperfeedError:
         """The search restricted to recent papers; the same search is run once per run."""

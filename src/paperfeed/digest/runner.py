@@ -99,6 +99,7 @@ def start_composing(
         [s.id for s, _ in due], other_than={s.id: p.key for s, p in due}, after=now - dt.timedelta(days=60)
     )
     composer.prefetch_follows([s.user_id for s, _ in due if s.user_id is not None])
+    composer.prepare_searches([s for s, _ in due])
     users = [s.user_id for s, _ in due if s.include_recommendations and s.user_id is not None]
     if users:
         composer.recommender().prefetch(users)
