@@ -54,20 +54,20 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def make_corpus(n: int, today: dt.date, out: Path) -> Path:
+def make_corpus(n: int, today: dt.date, out_dir: Path) -> Path:
     """corpus.py's papers, the newest RECENT_DAYS * PER_DAY of them re-dated into the last month."""
     import io
 
     from corpus import generate
 
-    path = out / f"corpus-digest-{n}-{today.isoformat()}.jsonl"
+    path = out_dir / f"corpus-digest-{n}-{today.isoformat()}.jsonl"
     if path.exists():
         return path
     buffer = io.BytesIO()
     generate(n, buffer)
     recent = min(n, RECENT_DAYS * PER_DAY)
     lines = buffer.getvalue().splitlines()
-    out.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as out:
         for i, line in enumerate(lines):
             if i >= n - recent:

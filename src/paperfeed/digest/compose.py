@@ -139,7 +139,7 @@ class Composer:
         self._follows: dict[int, tuple[list[Topic], list[AuthorFollow]]] = {}
         # A paper, and a whole section, rendered once per run: trending and popular searches
         # repeat across digests.
-        self._blocks: dict[tuple[int, str | None, str], str] = {}
+        self._blocks: dict[tuple[int, bool, str], str] = {}  # (paper, has a reason, format)
         self._sections: dict[tuple, str] = {}
 
     # --- sections -----------------------------------------------------------------------------
