@@ -92,6 +92,29 @@ def test_the_import_benchmark_reports_throughput_searchability_sizes_and_memory(
     assert list(tmp_path.iterdir()) == []  # the corpus it made and the store are deleted
 
 
+def test_the_digest_benchmark_reports_per_digest_times_and_reuses_the_store_it_built(tmp_path: Path) -> None:
+    command = [sys.executable, str(BENCHMARKS / "bench_digest.py"), "--papers", "2000", "--subscriptions", "200",
+               "--out", str(tmp_path), "--reuse"]  # fmt: skip
+
+    def run() -> tuple[dict, dict]:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+        assert done.returncode == 0, done.stderr
+        setup, result = done.stdout.split("\n", 1)
+        return json.loads(setup), json.loads(result)
+
+    setup, result = run()
+    assert setup["papers"] == 2_000 and setup["users"] == 50 and setup["saved"] > 0
+    assert result["digests"] == 200 and result["empty"] < 200 and result["papers_per_digest"] > 0
+    assert 0 < result["per_digest_p50_ms"] <= result["per_digest_p95_ms"] <= result["per_digest_max_ms"]
+    assert "cores" in result["machine"]
+    built = (tmp_path / "digest-data-2000-200" / "paperfeed.db").stat().st_mtime_ns
+
+    again, result = run()
+    assert again == setup  # the store built the first time, not a new import
+    assert result["digests"] == 200
+    assert (tmp_path / "digest-data-2000-200" / "paperfeed.db").stat().st_mtime_ns == built
+
+
 def test_the_semantic_search_benchmark_reports_every_mode_with_real_shaped_vectors(
     models_dir: Path, tmp_path: Path
 ) -> None:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 
 from helpers import MODEL, add_papers, axis, paper
 from paperfeed.config import Settings
@@ -25,6 +27,7 @@ from paperfeed.digest.runner import LEASE, run_due
 from paperfeed.digest.scheduler import DigestScheduler
 from paperfeed.library.recommend import Recommender, fit_linear_model
 from paperfeed.models import SearchFilters
+from paperfeed.store.schema import papers
 from paperfeed.store.subscriptions import SavedSearch, Subscription, SubscriptionSpec
 from smtp_sink import Mailbox, free_port, mail_settings
 
@@ -196,6 +199,82 @@ def test_the_next_digest_holds_only_papers_first_seen_since_the_previous_one(
     assert "Diffusion Transformers at Scale" in second_text
     assert "Faster Diffusion Sampling" not in second_text  # already in the first digest
     assert first["Message-ID"] != second["Message-ID"]
+
+
+def test_subscriptions_sharing_a_saved_search_get_the_same_section_with_only_what_is_new_to_each(
+    papers_core: PaperFeed, mailbox: Mailbox
+) -> None:
+    earlier = subscribe(papers_core, "earlier@example.org")
+    run_due(papers_core, NOW - dt.timedelta(days=1))  # its digest of yesterday had the two papers
+    add_papers(papers_core, paper("Diffusion Transformers at Scale", published=TODAY, arxiv_id="2611.00005"))
+    subscribe(papers_core, "first@example.org")
+    subscribe(papers_core, "twin@example.org")
+
+    run_due(papers_core, NOW)
+
+    def section(email: str) -> str:
+        text = mailbox.digests_to(email)[-1].get_body(("plain",)).get_content().replace("\r\n", "\n")
+        return text.split("New for “diffusion” (keyword)")[1].split("\n--\n")[0]
+
+    assert section("first@example.org") == section("twin@example.org")
+    for title in ("Diffusion Transformers at Scale", "Diffusion Models for Protein Design", "Faster Diffusion Sampling"):
+        assert title in section("first@example.org")
+    assert "Diffusion Transformers at Scale" in section("earlier@example.org")
+    assert "Faster Diffusion Sampling" not in section("earlier@example.org")  # mailed yesterday
+    assert [status for _, status in ledger_statuses(papers_core, earlier)] == ["sent", "sent"]
+
+
+def test_a_run_embeds_the_queries_of_all_its_searches_by_meaning_in_one_call(
+    papers_core: PaperFeed, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    embedder = papers_core.embedder
+    calls: list[list[str]] = []
+    embed = embedder.embed
+    monkeypatch.setattr(embedder, "embed", lambda texts: calls.append(list(texts)) or embed(texts))
+    subscribe(papers_core, "a@example.org",
+              saved_searches=[SavedSearch("diffusion models", "hybrid"), SavedSearch("language models", "semantic")])
+    subscribe(papers_core, "b@example.org",
+              saved_searches=[SavedSearch("diffusion models", "hybrid"), SavedSearch("diffusion", "keyword")])
+
+    assert run_due(papers_core, NOW).sent == 2
+
+    assert calls == [["diffusion models", "language models"]]
+    for email in ("a@example.org", "b@example.org"):
+        text = mailbox.digests_to(email)[0].get_body(("plain",)).get_content()
+        hybrid = text.split("New for “diffusion models”")[1].split("More:")[0]  # hybrid: the default mode
+        assert "Diffusion Models for Protein Design" in hybrid and "Faster Diffusion Sampling" in hybrid
+    text = mailbox.digests_to("a@example.org")[0].get_body(("plain",)).get_content()
+    assert "Small Language Models Can Reason" in text.split("New for “language models” (semantic)")[1]
+
+
+def test_readers_of_one_run_each_get_the_new_papers_of_the_authors_they_follow(
+    core: PaperFeed, mailbox: Mailbox
+) -> None:
+    add_papers(
+        core,
+        paper("Ada a year ago", published=TODAY - dt.timedelta(days=365), arxiv_id="2511.00021",
+              authors=["Ada Lovelace"]),
+        paper("Kurt a year ago", published=TODAY - dt.timedelta(days=365), arxiv_id="2511.00022",
+              authors=["Kurt Gödel"]),
+    )  # fmt: skip
+    ada_reader = core.create_user("ada-reader", "correct horse battery")
+    kurt_reader = core.create_user("kurt-reader", "correct horse battery")
+    core.follow_author(ada_reader, "Ada Lovelace")
+    core.follow_author(kurt_reader, "Kurt Gödel")
+    for user in (ada_reader, kurt_reader):
+        subscribe(core, f"{user.name}@example.org", user_id=user.id, saved_searches=[])
+    add_papers(
+        core,
+        paper("Ada alone", published=TODAY, arxiv_id="2611.00021", authors=["Ada Lovelace"]),
+        paper("Kurt alone", published=TODAY, arxiv_id="2611.00022", authors=["Kurt Gödel"]),
+    )
+
+    run_due(core, NOW)
+
+    ada_text = mailbox.digests_to("ada-reader@example.org")[0].get_body(("plain",)).get_content()
+    kurt_text = mailbox.digests_to("kurt-reader@example.org")[0].get_body(("plain",)).get_content()
+    assert "Ada alone" in ada_text and "Kurt alone" not in ada_text
+    assert "Kurt alone" in kurt_text and "Ada alone" not in kurt_text
 
 
 def test_new_papers_by_followed_authors_have_their_own_section(core: PaperFeed, mailbox: Mailbox) -> None:
@@ -561,6 +640,46 @@ def test_digest_recommendations_section_explains_each_paper(
     assert text.index("Attention for Protein Structure") < text.index("Chatbots That Reason")
     assert "because you liked “Protein Folding with Attention”" in text
     assert "/feeds/recommended/" in text  # the private feed of the same recommendations
+
+
+def test_each_reader_sees_their_own_reason_for_a_paper_recommended_to_both(
+    reader: tuple[PaperFeed, int], mailbox: Mailbox
+) -> None:
+    core, user_id = reader
+    add_papers(core, paper("Proteins < Enzymes & Co", arxiv_id="2501.00003", published=TODAY - dt.timedelta(days=200)))
+    ids = core.store.papers.ids_with_keys(["2501.00003"])
+    core.store.embeddings.put_many(MODEL, [(ids["2501.00003"], "hash", axis((0, 1.0), (3, 0.4)))])
+    other = core.store.users.create("other", "x", is_admin=False, now=LONG_AGO)
+    core.store.community.toggle_vote(other.id, ids["2501.00003"], NOW - dt.timedelta(days=3))
+    for email, user in (("reader@example.org", user_id), ("other@example.org", other.id)):
+        subscribe(core, email, saved_searches=[], include_recommendations=True, user_id=user)
+
+    run_due(core, NOW)
+
+    def item(email: str, fmt: str) -> str:
+        body = mailbox.digests_to(email)[0].get_body((fmt,)).get_content().replace("\r\n", "\n")
+        return body.split("Attention for Protein Structure")[1].split("TL;DR")[0]
+
+    assert "because you liked “Protein Folding with Attention”" in item("reader@example.org", "plain")
+    assert "because you liked “Proteins < Enzymes & Co”" in item("other@example.org", "plain")
+    assert "because you liked “Proteins &lt; Enzymes &amp; Co”" in item("other@example.org", "html")
+    assert "Enzymes" not in item("reader@example.org", "html")
+
+
+def test_the_random_negatives_are_distinct_visible_papers_each_as_likely_as_another(core: PaperFeed) -> None:
+    add_papers(core, *(paper(f"Paper {i}", arxiv_id=f"2601.{i:05d}", published=TODAY) for i in range(60)))
+    ids = sorted(core.store.papers.ids_with_keys([f"2601.{i:05d}" for i in range(60)]).values())
+    hidden = set(ids[::3])
+    with core.store.engine.begin() as conn:  # hidden as moderation hides them
+        conn.execute(sa.update(papers).where(papers.c.id.in_(hidden)).values(hidden=True))
+    seen: Counter[int] = Counter()
+    for _ in range(400):
+        drawn = core.store.subscriptions.random_paper_ids(5)  # drawn from the id range: 60 > 4 * 5
+        assert len(drawn) == len(set(drawn)) == 5
+        seen.update(drawn)
+    assert set(seen) == set(ids) - hidden  # every visible paper, never a hidden one
+    assert max(seen.values()) < 3 * min(seen.values())  # 50 expected each
+    assert sorted(core.store.subscriptions.random_paper_ids(100)) == sorted(set(ids) - hidden)  # all there are
 
 
 def test_ridge_model_separates_liked_from_other_papers() -> None:

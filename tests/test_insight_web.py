@@ -173,6 +173,39 @@ def test_a_followed_topic_brings_its_new_papers_into_the_digest_with_their_tldr(
     assert "List colouring of planar graphs" not in text  # old papers of the topic are not news
 
 
+def test_readers_of_one_run_each_get_the_new_papers_of_the_topics_they_follow(topical, mailbox):
+    graphs, proteins = _topic_named(topical, "colour"), _topic_named(topical, "protein")
+    both, graphs_only, none = (make_user(topical, name) for name in ("both", "graphs", "none"))
+    topical.insight.follow(both.id, graphs.id, True, NOW)
+    topical.insight.follow(both.id, proteins.id, True, NOW)
+    topical.insight.follow(graphs_only.id, graphs.id, True, NOW)
+    for user in (both, graphs_only, none):
+        topical.store.subscriptions.create(
+            SubscriptionSpec(email=f"{user.name}@example.org", hour=0, include_trending=True, saved_searches=[]),
+            user_id=user.id,
+            confirmed_at=LONG_AGO,
+        )
+    add_papers(
+        topical,
+        paper("Edge colouring cubic graphs", "We colour the edges of cubic graphs with four colours.", published=TODAY),
+        paper("Folding membrane proteins", "Membrane protein structures are folded from amino acid sequences.",
+              published=TODAY),
+    )  # fmt: skip
+
+    run_due(topical, NOW)
+
+    def text_of(user) -> str:
+        return mailbox.digests_to(f"{user.name}@example.org")[0].get_body(("plain",)).get_content()
+
+    sections = [line for line in text_of(both).splitlines() if line.startswith("New in ")]
+    assert sections == sorted([f"New in {graphs.label}", f"New in {proteins.label}"])  # by label
+    assert "Edge colouring cubic graphs" in text_of(both) and "Folding membrane proteins" in text_of(both)
+    assert f"New in {graphs.label}" in text_of(graphs_only)
+    assert f"New in {proteins.label}" not in text_of(graphs_only)
+    assert "Folding membrane proteins" not in text_of(graphs_only)
+    assert mailbox.digests_to("none@example.org") == []  # nothing followed, nothing trending: no mail
+
+
 def test_a_rising_topic_is_a_section_of_every_digest(core, mailbox):
     # Decoding papers: one a week for twelve weeks, then a burst in the last weeks; proteins steady.
     records = []

@@ -101,6 +101,22 @@ def test_a_misspelt_query_gets_a_suggestion_from_the_corpus_words(default_core: 
     assert search(default_core, "Speculativ decodng", "keyword").suggestion == "speculative decoding"
 
 
+def test_a_brief_search_ranks_the_same_papers_without_snippets_suggestion_or_coverage(
+    default_core: PaperFeed,
+) -> None:
+    for mode in ("keyword", "semantic", "hybrid"):
+        request = SearchRequest(query="diffusion caching", mode=mode, per_page=20)  # type: ignore[arg-type]
+        full, brief = default_core.search(request), default_core.search(request, brief=True)
+        assert full.items, mode
+        assert [(i.paper.id, i.score) for i in brief.items] == [(i.paper.id, i.score) for i in full.items]
+        assert brief.total == full.total
+        assert all(i.snippet_html for i in full.items) and not any(i.snippet_html for i in brief.items)
+        assert (full.coverage is None) == (mode == "keyword") and brief.coverage is None
+        misspelt = SearchRequest(query="difusion cahcing", mode=mode)  # type: ignore[arg-type]
+        assert default_core.search(misspelt).suggestion == "diffusion caching"
+        assert default_core.search(misspelt, brief=True).suggestion is None
+
+
 def test_correct_and_rare_words_are_left_alone(default_core: PaperFeed) -> None:
     assert search(default_core, "diffusion caching").suggestion is None
     assert search(default_core, "Bashforth").suggestion is None  # in one paper only, but real

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
+import numpy as np
 
 from paperfeed.community.accounts import Accounts, require_admin
 from paperfeed.community.comments import Comments
@@ -52,11 +53,11 @@ from paperfeed.models import (
     VoteState,
 )
 from paperfeed.search import first_pass
-from paperfeed.search.embeddings import Embedder, load_embedder, paper_text
+from paperfeed.search.embeddings import Embedder, load_embedder, paper_text, query_text
 from paperfeed.search.highlight import mark, match_pattern, snippet
 from paperfeed.search.keyword import KeywordIndex
 from paperfeed.search.query import parse_user_query
-from paperfeed.search.rankers import KeywordRanker, Query, Ranker, RelatedRanker, embedding_of, rankers
+from paperfeed.search.rankers import KeywordRanker, Query, Ranker, RelatedRanker, rankers
 from paperfeed.search.similar import SimilarRanker
 from paperfeed.search.spelling import Speller
 from paperfeed.search.vectors import IndexBusy, VectorIndex
@@ -68,6 +69,7 @@ from paperfeed.text import title_key
 MAX_PER_PAGE = 100
 DAY_PAGE_SIZE = 50
 MAX_PAGE = 500  # deep pagination is never useful and costs the index dearly
+QUERY_VECTORS_KEPT = 20_000  # queries embedded ahead (embed_queries): a run's distinct saved searches
 
 Progress = Callable[[int], None]
 
@@ -88,6 +90,7 @@ class PaperFeed:
         self.keyword = KeywordIndex(self.settings.index_dir / "keyword")
         self.vectors = VectorIndex(self.settings.index_dir / "vectors")
         self.speller = Speller(self.keyword.vocabulary, self.keyword.knows)
+        self._query_vectors: dict[str, np.ndarray] = {}  # see embed_queries
         # Told when an account is under attack; the web app mails the owner (digest.alerts), a
         # layer above this one.
         self.on_login_attack: Callable[[User], None] | None = None
@@ -326,9 +329,11 @@ class PaperFeed:
         assert isinstance(keyword, KeywordRanker)
         return RelatedRanker(keyword, self.vectors)
 
-    def search(self, request: SearchRequest) -> ResultPage:
+    def search(self, request: SearchRequest, *, brief: bool = False) -> ResultPage:
         """One page of papers for a query, in any mode (keyword, semantic, hybrid), with the same
-        filters and pagination everywhere. An empty query lists the newest papers."""
+        filters and pagination everywhere. An empty query lists the newest papers. `brief`: the
+        ranked papers only, without snippets, a spelling suggestion or the semantic coverage
+        (what a digest, which shows none of them, asks for by the thousand)."""
         _check_paging(request.page, request.per_page)
         ranker = self.rankers.get(request.mode)
         if ranker is None:
@@ -336,17 +341,20 @@ class PaperFeed:
                 f"search mode {request.mode!r} is not available: use {', '.join(self.rankers)}"
             )
         started = time.perf_counter()
-        query = Query.of(request.query, embedding_of(lambda: self.embedder))
+        query = Query.of(request.query, self._query_vector)
         if query.is_empty or request.sort == "newest":
             ranked, total = self._newest(ranker, query, request)
         else:
             ranking = ranker.rank(query, request.filters, limit=request.per_page, offset=request.offset)
             ranked, total = ranking.scored, ranking.total
-        pattern = match_pattern(query.parsed.words)
-        items = [
-            RankedPaper(paper=paper, score=score, snippet_html=snippet(paper.abstract, pattern))
-            for paper, score in self._papers(ranked)
-        ]
+        if brief:
+            items = [RankedPaper(paper=paper, score=score) for paper, score in self._papers(ranked)]
+        else:
+            pattern = match_pattern(query.parsed.words)
+            items = [
+                RankedPaper(paper=paper, score=score, snippet_html=snippet(paper.abstract, pattern))
+                for paper, score in self._papers(ranked)
+            ]
         return ResultPage(
             items=items,
             total=total,
@@ -354,9 +362,23 @@ class PaperFeed:
             per_page=request.per_page,
             ranking=request.mode,
             took_ms=(time.perf_counter() - started) * 1000,
-            suggestion=None if query.is_empty else self.speller.suggest(request.query),
-            coverage=self.semantic_coverage() if ranker.uses_vectors else None,
+            suggestion=None if brief or query.is_empty else self.speller.suggest(request.query),
+            coverage=self.semantic_coverage() if ranker.uses_vectors and not brief else None,
         )
+
+    def embed_queries(self, queries: Sequence[str]) -> None:
+        """Embed many search queries in one call of the embedder, ahead of the searches for them
+        (a digest run's saved searches), which then take these vectors."""
+        texts = [t for t in dict.fromkeys(map(query_text, queries)) if t and t not in self._query_vectors]
+        if not texts:
+            return
+        if len(self._query_vectors) + len(texts) > QUERY_VECTORS_KEPT:
+            self._query_vectors.clear()
+        self._query_vectors.update(zip(texts, self.embedder.embed(texts), strict=True))
+
+    def _query_vector(self, text: str) -> np.ndarray:
+        vector = self._query_vectors.get(text)
+        return vector if vector is not None else self.embedder.embed([text])[0]
 
     def semantic_coverage(self) -> float:
         """The share of searchable papers that have a vector (below 1 while embedding runs)."""

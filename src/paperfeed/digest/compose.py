@@ -13,12 +13,14 @@ saved search, the recommender's candidate papers) are computed once.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlencode
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from paperfeed import tex
 from paperfeed.digest.links import Links
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
     from paperfeed.core import PaperFeed
     from paperfeed.insight.trends import Rising
     from paperfeed.library.recommend import Recommender
+    from paperfeed.store.author_follows import AuthorFollow
+    from paperfeed.store.topics import Topic
 
 SectionKind = Literal["trending", "rising", "topic", "authors", "search", "recommended"]
 
@@ -46,6 +50,7 @@ TOPIC_ITEMS = 10
 AUTHOR_ITEMS = 20  # papers of all followed authors together
 _SEARCH_FETCH = 30  # fetched per saved search, before dropping papers already mailed
 _MAX_CACHED_BLOCKS = 200_000
+_REASON_SLOT = "\x00reason\x00"  # where an item's reason goes in its block (no paper holds a NUL)
 
 
 @dataclass(slots=True)
@@ -94,6 +99,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # package files: no need to stat them on every render
     )
     env.filters["authors"] = lambda names: ", ".join(names[:3]) + (" et al." if len(names) > 3 else "")
     env.filters["plain"] = tex.plain  # mail clients run no script: formulas in their plain form
@@ -103,6 +109,7 @@ def _environment() -> jinja2.Environment:
 
 
 _ENV = _environment()
+log = logging.getLogger(__name__)
 
 
 def render_template(name: str, **context: object) -> str:
@@ -126,9 +133,14 @@ class Composer:
         self._rising_topics: list[Rising] | None = None
         self._rising: dict[tuple[dt.date, dt.datetime | None], list[RankedPaper]] = {}
         self._searches: dict[tuple, ResultPage | PaperfeedError] = {}
+        self._search_urls: dict[tuple, str] = {}
         self._by_author: dict[tuple[str, dt.date, dt.datetime | None], list[RankedPaper]] = {}
-        # A paper rendered once per run: trending and popular searches repeat across digests.
-        self._blocks: dict[tuple[int, str | None, str], str] = {}
+        self._in_topic: dict[tuple[int, dt.date, dt.datetime | None], list[RankedPaper]] = {}
+        self._follows: dict[int, tuple[list[Topic], list[AuthorFollow]]] = {}
+        # A paper, and a whole section, rendered once per run: trending and popular searches
+        # repeat across digests.
+        self._blocks: dict[tuple[int, bool, str], str] = {}  # (paper, has a reason, format)
+        self._sections: dict[tuple, str] = {}
 
     # --- sections -----------------------------------------------------------------------------
 
@@ -162,6 +174,17 @@ class Composer:
             self._rising[key] = items
         return self._rising[key]
 
+    def prepare_searches(self, subscriptions: Sequence[Subscription]) -> None:
+        """Embed the queries of every saved search by meaning (semantic, hybrid) in one go."""
+        queries = [
+            s.query for sub in subscriptions for s in sub.saved_searches if s.mode != "keyword" and s.query.strip()
+        ]
+        if queries:
+            try:
+                self.core.embed_queries(queries)
+            except Exception as exc:  # each search meets the same fault again and reports it as its own
+                log.warning("saved searches could not be embedded ahead: %s", exc)
+
     def saved_search(self, search: SavedSearch, *, window_from: dt.date) -> ResultPage | PaperfeedError:
         """The search restricted to recent papers; the same search is run once per run."""
         f = search.filters
@@ -182,10 +205,35 @@ class Composer:
                 mode=search.mode,
             )
             try:
-                self._searches[key] = self.core.search(request)
+                self._searches[key] = self.core.search(request, brief=True)
             except PaperfeedError as exc:  # e.g. a mode this instance cannot serve: say so in the mail
                 self._searches[key] = exc
         return self._searches[key]
+
+    def prefetch_follows(self, user_ids: Sequence[int]) -> None:
+        """Read what these users follow (topics, authors) in a few queries for all of them."""
+        from paperfeed.digest import sources
+
+        missing = [user_id for user_id in dict.fromkeys(user_ids) if user_id not in self._follows]
+        if missing:
+            topics = sources.followed_topics(self.core, missing)
+            authors = sources.followed_authors(self.core, missing)
+            self._follows.update((user_id, (topics[user_id], authors[user_id])) for user_id in missing)
+
+    def _followed(self, user_id: int) -> tuple[list[Topic], list[AuthorFollow]]:
+        self.prefetch_follows([user_id])
+        return self._follows[user_id]
+
+    def new_in_topic(self, topic_id: int, *, window_from: dt.date, since: dt.datetime | None) -> list[RankedPaper]:
+        """A followed topic's new papers, newest first; a topic followed by many is looked up once per run."""
+        from paperfeed.digest import sources
+
+        key = (topic_id, window_from, since)
+        if key not in self._in_topic:
+            self._in_topic[key] = sources.new_in_topic(
+                self.core, topic_id, since=window_from, first_seen_after=since, limit=TOPIC_ITEMS
+            )
+        return self._in_topic[key]
 
     def followed_authors(
         self, user_id: int, *, window_from: dt.date, since: dt.datetime | None
@@ -195,7 +243,7 @@ class Composer:
         from paperfeed.digest import sources
 
         found: dict[int, RankedPaper] = {}
-        for followed in sources.followed_authors(self.core, user_id):
+        for followed in self._followed(user_id)[1]:
             key = (followed.name, window_from, since)
             if key not in self._by_author:
                 self._by_author[key] = sources.new_by_author(
@@ -236,12 +284,8 @@ class Composer:
             more = f"{self.links.base_url}/trends"
             digest.sections.append(DigestSection("rising", "Rising topics", rising, more_url=more))
         if subscription.user_id is not None:
-            from paperfeed.digest import sources
-
-            for topic in sources.followed_topics(self.core, subscription.user_id):
-                items = sources.new_in_topic(
-                    self.core, topic.id, since=window_from, first_seen_after=since, limit=TOPIC_ITEMS
-                )
+            for topic in self._followed(subscription.user_id)[0]:
+                items = self.new_in_topic(topic.id, window_from=window_from, since=since)
                 more = f"{self.links.base_url}/topics/{topic.id}"
                 digest.sections.append(DigestSection("topic", f"New in {topic.label}", items, more_url=more))
             items = self.followed_authors(subscription.user_id, window_from=window_from, since=since)
@@ -264,23 +308,51 @@ class Composer:
         return digest
 
     def _search_url(self, search: SavedSearch) -> str:
-        params = search.search_params() | {"sort": "newest"}
-        return f"{self.links.base_url}/search?{urlencode(params)}"
+        f = search.filters
+        key = (search.query, search.mode, f.author, f.category, f.has_code, f.date_from, f.date_to)
+        if key not in self._search_urls:
+            params = search.search_params() | {"sort": "newest"}
+            self._search_urls[key] = f"{self.links.base_url}/search?{urlencode(params)}"
+        return self._search_urls[key]
 
     def item_block(self, item: RankedPaper, fmt: str) -> str:
-        key = (item.paper.id, item.reason, fmt)
+        """A paper as it reads in a mail. Each paper is rendered once per run, with a stand-in
+        for its reason, which may differ for every reader ("because you liked …")."""
+        key = (item.paper.id, bool(item.reason), fmt)
         block = self._blocks.get(key)
         if block is None:
-            rendered = render_template(f"_item.{fmt}", item=item, links=self.links)
-            block = Markup(rendered) if fmt == "html" else rendered.rstrip("\n")
+            stand_in = replace(item, reason=_REASON_SLOT if item.reason else None)
+            block = render_template(f"_item.{fmt}", item=stand_in, links=self.links)
+            block = block if fmt == "html" else block.rstrip("\n")
             if len(self._blocks) < _MAX_CACHED_BLOCKS:
                 self._blocks[key] = block
+        if fmt == "html":
+            return Markup(block.replace(_REASON_SLOT, escape(item.reason)) if item.reason else block)
+        return block.replace(_REASON_SLOT, item.reason) if item.reason else block
+
+    def section_block(self, section: DigestSection, fmt: str) -> str:
+        """The section as it reads in a mail; sections that many digests share (trending, a
+        popular saved search) are rendered once. Recommendations differ for every reader."""
+        if section.kind == "recommended":
+            return self._render_section(section, fmt)
+        # A paper's block depends on the paper and its reason only (see item_block).
+        items = tuple((item.paper.id, item.reason) for item in section.items)
+        key = (section.kind, section.title, section.note, section.more_url, items, fmt)
+        block = self._sections.get(key)
+        if block is None:
+            block = self._render_section(section, fmt)
+            if len(self._sections) < _MAX_CACHED_BLOCKS:
+                self._sections[key] = block
         return block
+
+    def _render_section(self, section: DigestSection, fmt: str) -> str:
+        rendered = render_template(f"_section.{fmt}", section=section, item_block=self.item_block)
+        return Markup(rendered) if fmt == "html" else rendered
 
     def render(self, digest: Digest) -> RenderedDigest:
         sub = digest.subscription
         context = {
-            "item_block": self.item_block,
+            "section_block": self.section_block,
             "digest": digest,
             "sections": [s for s in digest.sections if s.items or s.note],
             "links": self.links,

@@ -92,12 +92,14 @@ def due_subscriptions(core: PaperFeed, now: dt.datetime) -> list[tuple[Subscript
 def start_composing(
     core: PaperFeed, links: Links, due: list[tuple[Subscription, Period]], now: dt.datetime
 ) -> tuple[Composer, dict[int, dt.datetime]]:
-    """What composing these digests shares: one Composer (its caches serve every digest, its
-    recommender has loaded every user's likes), and when each subscription's last digest went out."""
+    """What composing these digests shares: one Composer (its caches serve every digest; what
+    the users follow and like is loaded up front), and when each subscription's last digest went out."""
     composer = Composer(core, links, now=now)
     since = core.store.subscriptions.last_sent_many(
         [s.id for s, _ in due], other_than={s.id: p.key for s, p in due}, after=now - dt.timedelta(days=60)
     )
+    composer.prefetch_follows([s.user_id for s, _ in due if s.user_id is not None])
+    composer.prepare_searches([s for s, _ in due])
     users = [s.user_id for s, _ in due if s.include_recommendations and s.user_id is not None]
     if users:
         composer.recommender().prefetch(users)

@@ -7,6 +7,7 @@ Each is one small function, so the digest depends on those features through thes
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from paperfeed.models import RankedPaper
@@ -28,8 +29,9 @@ def rising_topics(core: PaperFeed, topics: int) -> list[Rising]:
     return core.insight.trends().rising[:topics]
 
 
-def followed_topics(core: PaperFeed, user_id: int) -> list[Topic]:
-    return core.insight.followed(user_id)
+def followed_topics(core: PaperFeed, user_ids: Sequence[int]) -> dict[int, list[Topic]]:
+    """The topics each user follows, read for all of them at once."""
+    return core.insight.followed_by_many(user_ids)
 
 
 def new_in_topic(
@@ -39,8 +41,9 @@ def new_in_topic(
     return [RankedPaper(paper=p, score=0.0) for p in papers]
 
 
-def followed_authors(core: PaperFeed, user_id: int) -> list[AuthorFollow]:
-    return core.authors.followed(user_id)
+def followed_authors(core: PaperFeed, user_ids: Sequence[int]) -> dict[int, list[AuthorFollow]]:
+    """The authors each user follows, read for all of them at once."""
+    return core.authors.followed_by_many(user_ids)
 
 
 def new_by_author(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -138,6 +138,9 @@ class Insight:
 
     def followed(self, user_id: int) -> list[Topic]:
         return self.store.topics.followed_by(user_id)
+
+    def followed_by_many(self, user_ids: Sequence[int]) -> dict[int, list[Topic]]:
+        return self.store.topics.followed_by_many(user_ids)
 
     # --- trends -------------------------------------------------------------------------------
 

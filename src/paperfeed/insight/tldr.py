@@ -114,8 +114,15 @@ def sentences(text: str) -> list[str]:
     return [p for p in parts if p]
 
 
-def sentence_score(sentence: str, index: int, count: int) -> float:
-    cue = max((weight for pattern, weight in _CUES if pattern.search(sentence)), default=0.0)
+def cue_weight(sentence: str) -> float:
+    """The weight of the strongest contribution phrase in the sentence (0 without one)."""
+    return max((weight for pattern, weight in _CUES if pattern.search(sentence)), default=0.0)
+
+
+def sentence_score(sentence: str, index: int, count: int, *, cue: float | None = None) -> float:
+    """`cue`: the sentence's `cue_weight`, when already known."""
+    if cue is None:
+        cue = cue_weight(sentence)
     if cue >= 3.0 and _NAMED.search(sentence):
         cue += 1.0
     score = cue
@@ -137,10 +144,10 @@ def contribution_index(parts: list[str]) -> int:
     """Which sentence states the contribution (see the module docstring)."""
     if not parts:
         return -1
-    scored = [sentence_score(s, i, len(parts)) for i, s in enumerate(parts)]
-    has_cue = any(any(p.search(s) for p, _ in _CUES) for s in parts)
-    if not has_cue:
+    cues = [cue_weight(s) for s in parts]  # every cue weighs more than 0
+    if not any(cues):
         return next((i for i, s in enumerate(parts) if not _BACKGROUND.search(s)), 0)
+    scored = [sentence_score(s, i, len(parts), cue=cue) for i, (s, cue) in enumerate(zip(parts, cues, strict=True))]
     best = max(scored)
     return scored.index(best)
 

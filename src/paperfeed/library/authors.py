@@ -28,7 +28,7 @@ import functools
 import re
 import unicodedata
 from collections import Counter, OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -365,3 +365,6 @@ class Authors:
 
     def followed(self, user_id: int) -> list[AuthorFollow]:
         return self.store.author_follows.followed_by(user_id)
+
+    def followed_by_many(self, user_ids: Sequence[int]) -> dict[int, list[AuthorFollow]]:
+        return self.store.author_follows.followed_by_many(user_ids)

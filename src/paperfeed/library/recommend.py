@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -69,6 +69,15 @@ class _Candidates:
     ids: np.ndarray
     first_seen: np.ndarray  # POSIX seconds
     vectors: np.ndarray  # unit rows
+    row_of: dict[int, int] = field(default_factory=dict)  # paper id -> its row
+
+    def __post_init__(self) -> None:
+        self.row_of = {int(paper_id): row for row, paper_id in enumerate(self.ids)}
+
+    def rows(self, paper_ids: Sequence[int]) -> list[int]:
+        """The rows of those papers that are candidates (a user's few papers among thousands:
+        looked up one by one, much cheaper than a set operation over every candidate)."""
+        return [row for row in map(self.row_of.get, paper_ids) if row is not None]
 
 
 def _unit_rows(matrix: np.ndarray) -> np.ndarray:
@@ -302,8 +311,8 @@ class Recommender:
         w, b = prior.fit(liked_vectors, np.vstack(dismissed_vectors) if dismissed_vectors else None)
 
         scores = candidates.vectors @ w + b
-        left_out = np.asarray([*liked_ids, *dismissed, *exclude], dtype=np.int64)
-        eligible = ~np.isin(candidates.ids, left_out)
+        eligible = np.ones(len(candidates.ids), dtype=bool)
+        eligible[candidates.rows([*liked_ids, *dismissed, *exclude])] = False
         if first_seen_after is not None:
             eligible &= candidates.first_seen > first_seen_after.timestamp()
         scores = np.where(eligible, scores, -np.inf)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from paperfeed.store.papers import chunked
 from paperfeed.store.schema import UTCDateTime, metadata
 
 # `author_key` identifies the author as paperfeed's name matching does (see library/authors.py);
@@ -53,13 +55,22 @@ class AuthorFollowStorage:
 
     def followed_by(self, user_id: int) -> list[AuthorFollow]:
         """The authors a user follows, by name."""
-        query = (
-            sa.select(author_follows.c.author_key, author_follows.c.name, author_follows.c.created_at)
-            .where(author_follows.c.user_id == user_id)
-            .order_by(author_follows.c.name, author_follows.c.author_key)
-        )
+        return self.followed_by_many([user_id])[user_id]
+
+    def followed_by_many(self, user_ids: Sequence[int]) -> dict[int, list[AuthorFollow]]:
+        """The authors each user follows, by name (an empty list for a user who follows none)."""
+        c = author_follows.c
+        followed: dict[int, list[AuthorFollow]] = {user_id: [] for user_id in user_ids}
         with self.engine.connect() as conn:
-            return [AuthorFollow(key, name, created) for key, name, created in conn.execute(query)]
+            for chunk in chunked(list(followed)):
+                query = (
+                    sa.select(c.user_id, c.author_key, c.name, c.created_at)
+                    .where(c.user_id.in_(chunk))
+                    .order_by(c.name, c.author_key)
+                )
+                for user_id, key, name, created in conn.execute(query):
+                    followed[user_id].append(AuthorFollow(key, name, created))
+        return followed
 
     def is_following(self, user_id: int, author_key: str) -> bool:
         query = sa.select(sa.literal(1)).where(

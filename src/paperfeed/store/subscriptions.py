@@ -8,6 +8,7 @@ retries, the outcome and the Message-ID.
 from __future__ import annotations
 
 import datetime as dt
+import random
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from paperfeed.models import DEFAULT_SEARCH_MODE, SearchFilters, SearchMode
+from paperfeed.store.papers import chunked
 from paperfeed.store.schema import UTCDateTime, metadata
 
 Frequency = Literal["daily", "weekly"]
@@ -76,6 +78,9 @@ def utcnow() -> dt.datetime:
 
 def new_feed_token() -> str:
     return secrets.token_urlsafe(24)
+
+
+_SAMPLING_ROUNDS = 6  # draws of random ids before `random_paper_ids` reads every id
 
 
 @dataclass(slots=True)
@@ -556,13 +561,32 @@ class SubscriptionStorage:
         return titles
 
     def random_paper_ids(self, count: int) -> list[int]:
+        """`count` visible papers drawn uniformly at random (every one, when there are fewer).
+
+        Ids are drawn from the range of ids and looked up by key: ordering every paper at random
+        reads the whole table, seconds at a million papers. Each id in the range is equally
+        likely, so each paper that exists and is visible is too."""
         from paperfeed.store.schema import papers
 
-        query = (
-            sa.select(papers.c.id).where(papers.c.hidden.is_(False)).order_by(sa.func.random()).limit(count)
-        )
+        visible = sa.select(papers.c.id).where(papers.c.hidden.is_(False))
+        every_one_shuffled = visible.order_by(sa.func.random()).limit(count)
         with self.engine.connect() as conn:
-            return list(conn.execute(query).scalars())
+            low, high = conn.execute(sa.select(sa.func.min(papers.c.id), sa.func.max(papers.c.id))).one()
+            if low is None or high - low + 1 <= 4 * count:  # a small store: read it all
+                return list(conn.execute(every_one_shuffled).scalars())
+            rng = random.Random()
+            tried: set[int] = set()
+            found: list[int] = []
+            for _round in range(_SAMPLING_ROUNDS):  # each draws twice what is still missing
+                draw = {rng.randint(low, high) for _ in range(2 * (count - len(found)))} - tried
+                tried |= draw
+                for chunk in chunked(sorted(draw)):
+                    found.extend(conn.execute(visible.where(papers.c.id.in_(chunk))).scalars())
+                if len(found) >= count:
+                    rng.shuffle(found)
+                    return found[:count]
+            # Ids this sparse, or papers this often hidden: read them all after all.
+            return list(conn.execute(every_one_shuffled).scalars())
 
     def last_sent_many(
         self, subscription_ids: Sequence[int], *, other_than: dict[int, str], after: dt.datetime
