@@ -253,6 +253,35 @@ def test_a_line_too_long_to_be_metadata_is_rejected_without_parsing(tmp_path):
     assert isinstance(items[1].item, Rejected) and items[1].item.reason.startswith("line too long")
 
 
+def _collaboration(arxiv_id: str, authors: int) -> dict:
+    return snapshot_object(
+        arxiv_id,
+        f"A measurement by {authors} authors",
+        authors=", ".join(f"Author{n} Physicist" for n in range(authors)),
+        authors_parsed=[[f"Physicist{n}", "Author", ""] for n in range(authors)],
+    )
+
+
+def test_a_collaboration_paper_with_thousands_of_authors_is_imported_with_all_of_them(tmp_path, core):
+    path = write_snapshot(tmp_path / "s.jsonl", [_collaboration("2401.00001", 3_500)])
+    [report] = core.import_path(path)
+    assert (report.added, report.rejections) == (1, [])
+    authors = core.paper("2401.00001").authors
+    assert len(authors) == 3_500
+    assert authors[0] == "Author Physicist0" and authors[-1] == "Author Physicist3499"
+
+
+def test_an_absurdly_long_author_list_is_rejected_with_a_one_line_reason(tmp_path, core):
+    path = write_snapshot(
+        tmp_path / "s.jsonl", [_collaboration("2401.00001", 10_001), snapshot_object("2401.00002", "Fine")]
+    )
+    [report] = core.import_path(path)
+    assert report.added == 1
+    assert [(r.record_no, r.reason) for r in report.rejections] == [
+        (1, "too many authors (10001, at most 10000)")
+    ]
+
+
 # --- importing into the store ------------------------------------------------------------------------
 
 
