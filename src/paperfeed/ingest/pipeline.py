@@ -25,9 +25,11 @@ from paperfeed.errors import ImportFailed
 from paperfeed.ingest.base import Source
 from paperfeed.models import ImportReport, PaperRecord, Rejected, Rejection, SourceItem
 from paperfeed.store import Store
+from paperfeed.store.papers import MergeOutcome
 
 DEFAULT_BATCH = 2_000
 ProgressCallback = Callable[[int], None]  # called with the number of records just processed
+CommittedCallback = Callable[[MergeOutcome], None]  # called with each batch once it is committed
 # Parsing in a second process pays off only for big files: starting it costs about a second.
 READ_AHEAD_MIN_BYTES = 32 << 20
 _CHUNK = 1_000
@@ -112,6 +114,7 @@ def run_import(
     *,
     batch_size: int = DEFAULT_BATCH,
     progress: ProgressCallback | None = None,
+    committed: CommittedCallback | None = None,
 ) -> ImportReport:
     started = time.perf_counter()
     run = store.imports.start(source.fmt, source.location, source.fingerprint())
@@ -138,6 +141,8 @@ def run_import(
                 if attempt == 2:
                     raise
         assert outcome is not None
+        if committed:
+            committed(outcome)
         report.added += outcome.added
         report.updated += outcome.updated
         report.unchanged += outcome.unchanged

@@ -53,8 +53,9 @@ class MergeOutcome:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
-    # The rows the merge inserted or changed, whole and with their ids, and the `last_updated` it
-    # gave them: what derived indexes need to follow a bulk import without reading it back.
+    # The rows the merge inserted (the first `added`) and changed, whole and with their ids, and
+    # the `last_updated` it gave them: what derived indexes need to follow a bulk import without
+    # reading it back.
     written: list[dict] = field(default_factory=list, compare=False, repr=False)
     written_at: dt.datetime | None = field(default=None, compare=False)
 
@@ -511,9 +512,16 @@ class PaperStorage:
         }
 
     def changed_since(
-        self, since: dt.datetime | None, *, chunk: int = 5_000, columns: Sequence[str] | None = None
+        self,
+        since: dt.datetime | None,
+        *,
+        chunk: int = 5_000,
+        columns: Sequence[str] | None = None,
+        not_written_at: Sequence[dt.datetime] = (),
     ) -> Iterator[list]:
-        """Papers changed at or after `since` (all when None), in chunks, for derived indexes.
+        """Papers changed at or after `since` (all when None), in chunks, for derived indexes;
+        without those last written at one of the times `not_written_at` (a bulk import's batches,
+        which the index followed as they committed).
 
         With `columns`, rows carry only those columns (plus id and hidden) as attributes, which
         is several times cheaper than whole `Paper`s when (re)indexing millions of papers."""
@@ -531,6 +539,8 @@ class PaperStorage:
             query = sa.select(*selected).where(papers.c.id > last_id).order_by(papers.c.id).limit(chunk)
             if since is not None:
                 query = query.where(papers.c.last_updated >= since)
+            for times in chunked(not_written_at):
+                query = query.where(papers.c.last_updated.not_in(times))
             with self.engine.connect() as conn:
                 result = conn.execute(query)
                 rows = list(result) if columns else [row_to_paper(row) for row in result]
