@@ -15,10 +15,13 @@ import orjson
 import psutil
 import pytest
 
-from helpers import DiesAfter, Killed
+from helpers import DiesAfter, Killed, add_papers, paper
+from paperfeed.ingest import open_sources
 from paperfeed.ingest.arxiv_snapshot import ArxivSnapshotSource, parse_version_date
 from paperfeed.ingest.pipeline import READ_AHEAD_MIN_BYTES, run_import
-from paperfeed.models import Link, PaperRecord, Rejected, SourceItem
+from paperfeed.models import Link, PaperRecord, Rejected, SearchFilters, SourceItem
+from paperfeed.search.query import parse_user_query
+from paperfeed.text import finish_record
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SAMPLE = FIXTURES / "snapshot" / "arxiv-metadata-sample.jsonl"
@@ -358,6 +361,77 @@ def test_an_interrupted_import_keeps_its_committed_batches_and_resumes_to_exactl
 
     [again] = core.import_path(path)  # a finished import is not resumed but merged again: nothing new
     assert (again.added, again.unchanged, again.resumed_from) == (0, 9, 0)
+
+
+# --- the keyword index follows an import --------------------------------------------------------------
+
+
+def indexed_ids(core) -> list[int]:
+    return sorted(core.keyword.filter_matches(SearchFilters(), limit=1_000).ids)
+
+
+def visible_ids(core) -> list[int]:
+    return sorted(p.id for chunk in core.store.papers.changed_since(None) for p in chunk if not p.hidden)
+
+
+def widget_snapshot(tmp_path: Path, count: int) -> Path:
+    objects = [snapshot_object(f"2401.{n:05d}", f"Widget study number {n}") for n in range(1, count + 1)]
+    return write_snapshot(tmp_path / "widgets.jsonl", objects)
+
+
+class ActsAfter(DiesAfter):
+    """The same content as `source`, with `act` run (as another writer) after `limit` items."""
+
+    def __init__(self, source, limit: int, act) -> None:
+        super().__init__(source, limit)
+        self.act = act
+
+    def items(self):
+        for count, item in enumerate(self.source.items()):
+            if count == self.limit:
+                self.act()
+            yield item
+
+
+def test_imported_papers_are_keyword_searchable_when_the_import_returns_with_nothing_left_to_sync(tmp_path, core):
+    add_papers(core, paper("An older gadget paper"))  # indexed before: stays indexed
+    core.import_sources(open_sources(widget_snapshot(tmp_path, 5)), sync=False)
+    assert core.keyword.doc_count() == 6
+    assert indexed_ids(core) == visible_ids(core)
+    assert len(core.keyword.search(parse_user_query("widget study"), SearchFilters(), limit=10).ids) == 5
+    # A sync reads back the last SYNC_OVERLAP of changes: the older paper again, none of the import's.
+    assert core.keyword.sync(core.store) == 1
+
+
+def test_an_import_that_dies_halfway_leaves_exactly_its_committed_papers_in_the_index(tmp_path, core):
+    path = widget_snapshot(tmp_path, 10)
+    with pytest.raises(Killed), core.keyword.following(core.store) as index_batch:
+        run_import(core.store, DiesAfter(ArxivSnapshotSource(path), 7), batch_size=3, committed=index_batch)
+    assert core.stats().papers == 6  # two batches committed; the one in flight was lost
+    assert indexed_ids(core) == visible_ids(core)
+    assert core.keyword.sync(core.store) == 0
+
+    core.import_sources(open_sources(path), sync=False)  # resumes
+    assert core.keyword.doc_count() == core.stats().papers == 10
+    assert indexed_ids(core) == visible_ids(core)
+
+
+def test_changes_other_writers_make_during_an_import_reach_the_index_by_its_end(tmp_path, core):
+    path = widget_snapshot(tmp_path, 10)
+    hidden: list[int] = []
+
+    def meanwhile() -> None:  # after two batches: hide one of their papers, add one elsewhere
+        hidden.append(core.paper("2401.00002").id)
+        core.store.papers.set_hidden(hidden[0], True)
+        with core.store.engine.begin() as conn:
+            core.store.papers.merge_batch(conn, [finish_record(paper("A gadget from elsewhere"))])
+
+    with core.keyword.following(core.store) as index_batch:
+        run_import(core.store, ActsAfter(ArxivSnapshotSource(path), 6, meanwhile), batch_size=3, committed=index_batch)
+    assert core.keyword.doc_count() == 10  # 10 widgets and the gadget, less the hidden widget
+    assert indexed_ids(core) == visible_ids(core)
+    assert hidden[0] not in indexed_ids(core)
+    assert core.keyword.search(parse_user_query("gadget"), SearchFilters(), limit=10).total == 1
 
 
 BIG_FILE_PAPERS = 60_000
