@@ -363,6 +363,18 @@ def test_an_interrupted_import_keeps_its_committed_batches_and_resumes_to_exactl
     assert (again.added, again.unchanged, again.resumed_from) == (0, 9, 0)
 
 
+def test_records_parsed_in_a_second_process_arrive_exactly_as_parsed_inline(monkeypatch):
+    from paperfeed.ingest import pipeline
+
+    monkeypatch.setattr(pipeline, "READ_AHEAD_MIN_BYTES", 0)  # the fixtures are small
+    assert any(isinstance(item.item, Rejected) for item in parsed(MALFORMED))  # rejections travel too
+    for path in (SAMPLE, MALFORMED):
+        source = ArxivSnapshotSource(path)
+        inline = list(source.items())
+        assert list(pipeline._read_ahead(source, 0)) == inline
+        assert list(pipeline._read_ahead(source, 3)) == [item for item in inline if item.record_no > 3]
+
+
 # --- the keyword index follows an import --------------------------------------------------------------
 
 
