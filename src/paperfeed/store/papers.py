@@ -204,14 +204,20 @@ def _insert_new(conn: Connection, rows: list[dict]) -> None:
         json_columns = {i for i, name in enumerate(_INSERTED_COLUMNS) if isinstance(papers.c[name].type, sa.JSON)}
         dbapi = conn.connection.dbapi_connection
         assert dbapi is not None
-        with dbapi.cursor() as cursor, cursor.copy(f"COPY papers ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(
-                    [
-                        _json_text(row[name]) if i in json_columns else row[name]
-                        for i, name in enumerate(_INSERTED_COLUMNS)
-                    ]
-                )
+        statement = f"COPY papers ({columns}) FROM STDIN"
+        try:
+            with dbapi.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(
+                        [
+                            _json_text(row[name]) if i in json_columns else row[name]
+                            for i, name in enumerate(_INSERTED_COLUMNS)
+                        ]
+                    )
+        except conn.dialect.loaded_dbapi.Error as exc:
+            # As SQLAlchemy raises it for its own statements: a clash with another writer's new
+            # paper is an IntegrityError, which the import pipeline retries.
+            raise sa.exc.DBAPIError.instance(statement, None, exc, conn.dialect.loaded_dbapi.Error) from exc
         return
     converters = _sqlite_converters(conn.dialect)
     named = list(zip(_INSERTED_COLUMNS, converters, strict=True))
