@@ -446,6 +446,26 @@ def test_changes_other_writers_make_during_an_import_reach_the_index_by_its_end(
     assert core.keyword.search(parse_user_query("gadget"), SearchFilters(), limit=10).total == 1
 
 
+def test_a_batch_the_index_fails_to_follow_is_indexed_by_the_sync_closing_the_import(tmp_path, core, monkeypatch):
+    from paperfeed.search import keyword
+
+    build = keyword._document
+    documents = 0
+
+    def fails_on_the_fifth(paper):  # in the second batch, after its first paper was indexed
+        nonlocal documents
+        documents += 1
+        if documents == 5:
+            raise OSError("No space left on device")
+        return build(paper)
+
+    monkeypatch.setattr(keyword, "_document", fails_on_the_fifth)
+    with core.keyword.following(core.store) as index_batch:
+        run_import(core.store, ArxivSnapshotSource(widget_snapshot(tmp_path, 10)), batch_size=3, committed=index_batch)
+    assert core.keyword.doc_count() == 10  # each once: the half-indexed batch was indexed again in place
+    assert indexed_ids(core) == visible_ids(core)
+
+
 BIG_FILE_PAPERS = 60_000
 _FILLER = "Words that make the record as long as a real one, " * 3
 

@@ -227,7 +227,7 @@ class KeywordIndex:
         just runs, and a later sync indexes it) when another process is writing the index."""
         with self._lock:
             instance, rebuild, since, indexed_writes = self._begin(store)
-            writer = self._writer(rebuild=True)  # the import keeps both cores busy anyway
+            writer = self._writer(rebuild=True)  # a bulk job, like a rebuild: two tantivy threads
             if writer is None:
                 yield None
                 return
