@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 
@@ -11,7 +12,7 @@ from paperfeed.errors import InvalidInput
 from paperfeed.library.authors import index_pattern, parse
 from paperfeed.models import SearchFilters, SearchRequest
 from paperfeed.search.keyword import SCHEMA_VERSION, STATE_FILE
-from paperfeed.search.spelling import words_of
+from paperfeed.search.spelling import Vocabulary, words_of
 
 
 def keyword(core, query: str = "", **kwargs):
@@ -215,3 +216,10 @@ def test_an_index_of_an_older_schema_is_rebuilt_with_author_terms(small_core):
 )
 def test_spelling_words_are_lowercased_letter_runs_of_three_or_more_in_any_script(text, words):
     assert words_of(text) == words
+
+
+def test_the_spelling_vocabulary_counts_the_papers_using_a_word_not_its_occurrences():
+    counts: Counter[str] = Counter()
+    Vocabulary.count(("Diffusion models", "Diffusion models denoise; diffusion is slow."), counts)
+    Vocabulary.count(("Über Diffusion", ""), counts)
+    assert (counts["diffusion"], counts["models"], counts["über"], counts["slow"]) == (2, 1, 1, 1)
