@@ -446,20 +446,23 @@ def test_changes_other_writers_make_during_an_import_reach_the_index_by_its_end(
     assert core.keyword.search(parse_user_query("gadget"), SearchFilters(), limit=10).total == 1
 
 
-def test_a_batch_the_index_fails_to_follow_is_indexed_by_the_sync_closing_the_import(tmp_path, core, monkeypatch):
+@pytest.mark.parametrize("failing_document", [2, 5])  # in the first batch, or in the second
+def test_a_batch_the_index_fails_to_follow_is_indexed_by_the_sync_closing_the_import(
+    tmp_path, core, monkeypatch, failing_document
+):
     from paperfeed.search import keyword
 
     build = keyword._document
     documents = 0
 
-    def fails_on_the_fifth(paper):  # in the second batch, after its first paper was indexed
+    def fails_once(paper):  # after the batch's first paper was indexed
         nonlocal documents
         documents += 1
-        if documents == 5:
+        if documents == failing_document:
             raise OSError("No space left on device")
         return build(paper)
 
-    monkeypatch.setattr(keyword, "_document", fails_on_the_fifth)
+    monkeypatch.setattr(keyword, "_document", fails_once)
     with core.keyword.following(core.store) as index_batch:
         run_import(core.store, ArxivSnapshotSource(widget_snapshot(tmp_path, 10)), batch_size=3, committed=index_batch)
     assert core.keyword.doc_count() == 10  # each once: the half-indexed batch was indexed again in place

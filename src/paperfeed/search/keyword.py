@@ -434,11 +434,11 @@ class _Feed:
                 continue  # drain: the closing sync reads everything back
             try:
                 for position, row in enumerate(outcome.written):
+                    self._indexed += 1  # counted first: after a failure, the closing sync replaces
                     # A paper new to the store has no document yet; one the batch changed may have.
                     self._keyword._add(self._writer, row, self._words, replace=position >= outcome.added)
                 assert outcome.written_at is not None
                 self._written_at.add(outcome.written_at)
-                self._indexed += len(outcome.written)
             except BaseException as exc:  # e.g. a full disk: the closing sync tries again
                 log.warning("indexing an imported batch failed (%s); indexing it at the end", exc)
                 self._error = exc
