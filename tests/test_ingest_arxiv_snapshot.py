@@ -15,7 +15,7 @@ import orjson
 import psutil
 import pytest
 
-from helpers import DiesAfter, Killed, add_papers, paper
+from helpers import ActsAfter, DiesAfter, Killed, add_papers, paper
 from paperfeed.ingest import open_sources
 from paperfeed.ingest.arxiv_snapshot import ArxivSnapshotSource, parse_version_date
 from paperfeed.ingest.pipeline import READ_AHEAD_MIN_BYTES, run_import
@@ -389,20 +389,6 @@ def visible_ids(core) -> list[int]:
 def widget_snapshot(tmp_path: Path, count: int) -> Path:
     objects = [snapshot_object(f"2401.{n:05d}", f"Widget study number {n}") for n in range(1, count + 1)]
     return write_snapshot(tmp_path / "widgets.jsonl", objects)
-
-
-class ActsAfter(DiesAfter):
-    """The same content as `source`, with `act` run (as another writer) after `limit` items."""
-
-    def __init__(self, source, limit: int, act) -> None:
-        super().__init__(source, limit)
-        self.act = act
-
-    def items(self):
-        for count, item in enumerate(self.source.items()):
-            if count == self.limit:
-                self.act()
-            yield item
 
 
 def test_imported_papers_are_keyword_searchable_when_the_import_returns_with_nothing_left_to_sync(tmp_path, core):
