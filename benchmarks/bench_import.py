@@ -3,11 +3,11 @@
     python benchmarks/bench_import.py --papers 2600000 --backend sqlite --backend postgresql
 
 For each backend: import throughput, the time from the import's start until every paper is
-keyword-searchable (import, then the keyword index build), database and keyword index size,
-and peak memory. The corpus is an arXiv-shaped synthetic snapshot (arxiv_shape.py), generated
-once into benchmarks/out/ and reused. Each backend's import runs in a fresh process, so its
-peak RSS is its own. PostgreSQL is the test suite's throwaway server on loopback, here with
-fsync on; the peak of its processes' summed RSS is reported apart.
+keyword-searchable (the import indexes as it goes; a sync then finds what is left, if anything),
+database and keyword index size, and peak memory. The corpus is an arXiv-shaped synthetic
+snapshot (arxiv_shape.py), generated once into benchmarks/out/ and reused. Each backend's import
+runs in a fresh process, so its peak RSS is its own. PostgreSQL is the test suite's throwaway
+server on loopback, here with fsync on; the peak of its processes' summed RSS is reported apart.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Shared test helpers: small stores built without a file format, and test doubles for
-clocks, HTTP transports and imports that die halfway, and many threads acting at once."""
+clocks, HTTP transports, imports that die halfway or meet another writer, and many threads
+acting at once."""
 
 from __future__ import annotations
 
@@ -100,6 +101,20 @@ class DiesAfter:
         for count, item in enumerate(self.source.items()):
             if count == self.limit:
                 raise Killed
+            yield item
+
+
+class ActsAfter(DiesAfter):
+    """The same content as `source`, with `act` run (as another writer would) after `limit` items."""
+
+    def __init__(self, source: Source, limit: int, act: Callable[[], object]) -> None:
+        super().__init__(source, limit)
+        self.act = act
+
+    def items(self) -> Iterator[SourceItem]:
+        for count, item in enumerate(self.source.items()):
+            if count == self.limit:
+                self.act()
             yield item
 
 

@@ -122,6 +122,18 @@ def test_names_that_could_be_one_person_are_found_by_each_others_index_pattern()
     assert index_term("Klaus Muller") == index_term("Mueller, Klaus") == index_term("Klaus Müller")
 
 
+def test_a_names_index_term_is_the_one_its_full_parse_gives() -> None:
+    odd = ["", " ", ",", "Smith,", ", John", "van der", "J.", "-", "Jr.", "A B Jr.", "King, Martin, III"]
+    for name in [*SPELLINGS, *odd]:
+        parsed = parse(name)
+        from_parse = (
+            f"{parsed.index_family}|{parsed.given[0] if parsed.given else ''}|{parsed.suffix}"
+            if parsed.family
+            else ""
+        )
+        assert index_term(name) == from_parse, name
+
+
 @pytest.mark.parametrize(
     ("one", "other"),
     [

@@ -15,10 +15,13 @@ import orjson
 import psutil
 import pytest
 
-from helpers import DiesAfter, Killed
+from helpers import ActsAfter, DiesAfter, Killed, add_papers, paper
+from paperfeed.ingest import open_sources
 from paperfeed.ingest.arxiv_snapshot import ArxivSnapshotSource, parse_version_date
 from paperfeed.ingest.pipeline import READ_AHEAD_MIN_BYTES, run_import
-from paperfeed.models import Link, PaperRecord, Rejected, SourceItem
+from paperfeed.models import Link, PaperRecord, Rejected, SearchFilters, SourceItem
+from paperfeed.search.query import parse_user_query
+from paperfeed.text import finish_record
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SAMPLE = FIXTURES / "snapshot" / "arxiv-metadata-sample.jsonl"
@@ -253,6 +256,35 @@ def test_a_line_too_long_to_be_metadata_is_rejected_without_parsing(tmp_path):
     assert isinstance(items[1].item, Rejected) and items[1].item.reason.startswith("line too long")
 
 
+def _collaboration(arxiv_id: str, authors: int) -> dict:
+    return snapshot_object(
+        arxiv_id,
+        f"A measurement by {authors} authors",
+        authors=", ".join(f"Author{n} Physicist" for n in range(authors)),
+        authors_parsed=[[f"Physicist{n}", "Author", ""] for n in range(authors)],
+    )
+
+
+def test_a_collaboration_paper_with_thousands_of_authors_is_imported_with_all_of_them(tmp_path, core):
+    path = write_snapshot(tmp_path / "s.jsonl", [_collaboration("2401.00001", 3_500)])
+    [report] = core.import_path(path)
+    assert (report.added, report.rejections) == (1, [])
+    authors = core.paper("2401.00001").authors
+    assert len(authors) == 3_500
+    assert authors[0] == "Author Physicist0" and authors[-1] == "Author Physicist3499"
+
+
+def test_an_absurdly_long_author_list_is_rejected_with_a_one_line_reason(tmp_path, core):
+    path = write_snapshot(
+        tmp_path / "s.jsonl", [_collaboration("2401.00001", 10_001), snapshot_object("2401.00002", "Fine")]
+    )
+    [report] = core.import_path(path)
+    assert report.added == 1
+    assert [(r.record_no, r.reason) for r in report.rejections] == [
+        (1, "too many authors (10001, at most 10000)")
+    ]
+
+
 # --- importing into the store ------------------------------------------------------------------------
 
 
@@ -329,6 +361,98 @@ def test_an_interrupted_import_keeps_its_committed_batches_and_resumes_to_exactl
 
     [again] = core.import_path(path)  # a finished import is not resumed but merged again: nothing new
     assert (again.added, again.unchanged, again.resumed_from) == (0, 9, 0)
+
+
+def test_records_parsed_in_a_second_process_arrive_exactly_as_parsed_inline(monkeypatch):
+    from paperfeed.ingest import pipeline
+
+    monkeypatch.setattr(pipeline, "READ_AHEAD_MIN_BYTES", 0)  # the fixtures are small
+    assert any(isinstance(item.item, Rejected) for item in parsed(MALFORMED))  # rejections travel too
+    for path in (SAMPLE, MALFORMED):
+        source = ArxivSnapshotSource(path)
+        inline = list(source.items())
+        assert list(pipeline._read_ahead(source, 0)) == inline
+        assert list(pipeline._read_ahead(source, 3)) == [item for item in inline if item.record_no > 3]
+
+
+# --- the keyword index follows an import --------------------------------------------------------------
+
+
+def indexed_ids(core) -> list[int]:
+    return sorted(core.keyword.filter_matches(SearchFilters(), limit=1_000).ids)
+
+
+def visible_ids(core) -> list[int]:
+    return sorted(p.id for chunk in core.store.papers.changed_since(None) for p in chunk if not p.hidden)
+
+
+def widget_snapshot(tmp_path: Path, count: int) -> Path:
+    objects = [snapshot_object(f"2401.{n:05d}", f"Widget study number {n}") for n in range(1, count + 1)]
+    return write_snapshot(tmp_path / "widgets.jsonl", objects)
+
+
+def test_imported_papers_are_keyword_searchable_when_the_import_returns_with_nothing_left_to_sync(tmp_path, core):
+    add_papers(core, paper("An older gadget paper"))  # indexed before: stays indexed
+    core.import_sources(open_sources(widget_snapshot(tmp_path, 5)), sync=False)
+    assert core.keyword.doc_count() == 6
+    assert indexed_ids(core) == visible_ids(core)
+    assert len(core.keyword.search(parse_user_query("widget study"), SearchFilters(), limit=10).ids) == 5
+    # A sync reads back the last SYNC_OVERLAP of changes: the older paper again, none of the import's.
+    assert core.keyword.sync(core.store) == 1
+
+
+def test_an_import_that_dies_halfway_leaves_exactly_its_committed_papers_in_the_index(tmp_path, core):
+    path = widget_snapshot(tmp_path, 10)
+    with pytest.raises(Killed), core.keyword.following(core.store) as index_batch:
+        run_import(core.store, DiesAfter(ArxivSnapshotSource(path), 7), batch_size=3, committed=index_batch)
+    assert core.stats().papers == 6  # two batches committed; the one in flight was lost
+    assert indexed_ids(core) == visible_ids(core)
+    assert core.keyword.sync(core.store) == 0
+
+    core.import_sources(open_sources(path), sync=False)  # resumes
+    assert core.keyword.doc_count() == core.stats().papers == 10
+    assert indexed_ids(core) == visible_ids(core)
+
+
+def test_changes_other_writers_make_during_an_import_reach_the_index_by_its_end(tmp_path, core):
+    path = widget_snapshot(tmp_path, 10)
+    hidden: list[int] = []
+
+    def meanwhile() -> None:  # after two batches: hide one of their papers, add one elsewhere
+        hidden.append(core.paper("2401.00002").id)
+        core.store.papers.set_hidden(hidden[0], True)
+        with core.store.engine.begin() as conn:
+            core.store.papers.merge_batch(conn, [finish_record(paper("A gadget from elsewhere"))])
+
+    with core.keyword.following(core.store) as index_batch:
+        run_import(core.store, ActsAfter(ArxivSnapshotSource(path), 6, meanwhile), batch_size=3, committed=index_batch)
+    assert core.keyword.doc_count() == 10  # 10 widgets and the gadget, less the hidden widget
+    assert indexed_ids(core) == visible_ids(core)
+    assert hidden[0] not in indexed_ids(core)
+    assert core.keyword.search(parse_user_query("gadget"), SearchFilters(), limit=10).total == 1
+
+
+@pytest.mark.parametrize("failing_document", [2, 5])  # in the first batch, or in the second
+def test_a_batch_the_index_fails_to_follow_is_indexed_by_the_sync_closing_the_import(
+    tmp_path, core, monkeypatch, failing_document
+):
+    from paperfeed.search import keyword
+
+    build = keyword._document
+    documents = 0
+
+    def fails_once(paper):  # after the batch's first paper was indexed
+        nonlocal documents
+        documents += 1
+        if documents == failing_document:
+            raise OSError("No space left on device")
+        return build(paper)
+
+    monkeypatch.setattr(keyword, "_document", fails_once)
+    with core.keyword.following(core.store) as index_batch:
+        run_import(core.store, ArxivSnapshotSource(widget_snapshot(tmp_path, 10)), batch_size=3, committed=index_batch)
+    assert core.keyword.doc_count() == 10  # each once: the half-indexed batch was indexed again in place
+    assert indexed_ids(core) == visible_ids(core)
 
 
 BIG_FILE_PAPERS = 60_000

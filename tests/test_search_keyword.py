@@ -232,3 +232,10 @@ def test_the_speller_searches_the_index_only_for_words_outside_its_vocabulary(tm
     assert asked == []  # every word is a vocabulary word
     assert speller.suggest("difusion Bashforth cahcing") == "diffusion Bashforth caching"
     assert sorted(asked) == ["bashforth", "cahcing", "difusion"]
+
+
+def test_the_spelling_vocabulary_counts_the_papers_using_a_word_not_its_occurrences():
+    counts: Counter[str] = Counter()
+    Vocabulary.count(("Diffusion models", "Diffusion models denoise; diffusion is slow."), counts)
+    Vocabulary.count(("Über Diffusion", ""), counts)
+    assert (counts["diffusion"], counts["models"], counts["über"], counts["slow"]) == (2, 1, 1, 1)

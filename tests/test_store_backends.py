@@ -11,7 +11,7 @@ from helpers import add_papers, day, paper
 from paperfeed.models import Link, PaperRecord, Rejection
 from paperfeed.store import Store
 from paperfeed.store.papers import MergeOutcome
-from paperfeed.store.schema import import_rejections
+from paperfeed.store.schema import import_rejections, papers
 from paperfeed.text import finish_record
 
 # More values than one statement may bind on either backend (SQLite 32,766; PostgreSQL 65,535).
@@ -123,6 +123,32 @@ def test_looking_up_more_keys_than_one_statement_may_bind(core):
     add_papers(core, paper("First", arxiv_id="2401.00001"))
     keys = [f"2401.{n:05d}" for n in range(1, MORE_THAN_ONE_STATEMENT_BINDS)]
     assert core.store.papers.ids_with_keys(keys) == {"2401.00001": 1}
+
+
+def test_a_merge_reports_the_rows_it_wrote_new_ones_first_as_they_are_stored(core):
+    add_papers(core, paper("Known paper", arxiv_id="2401.00001"))
+    records = [rich_record(), paper("Known paper", arxiv_id="2401.00001", version=2, categories=["cs.LG"])]
+    with core.store.engine.begin() as conn:
+        outcome = core.store.papers.merge_batch(conn, [finish_record(r) for r in records])
+    assert (outcome.added, outcome.updated) == (1, 1)
+    new, changed = outcome.written
+    assert (new["id"], changed["id"]) == (core.paper("1706.03762").id, core.paper("2401.00001").id)
+    assert (changed["version"], changed["categories"], changed["last_updated"]) == (2, ["cs.LG"], outcome.written_at)
+    # Rows inserted in bulk hold what SQLAlchemy itself would have stored: its comparisons find them.
+    with core.store.engine.connect() as conn:
+        written_then = conn.execute(
+            sa.select(papers.c.id).where(papers.c.last_updated == outcome.written_at).order_by(papers.c.id)
+        ).scalars()
+        assert list(written_then) == sorted([new["id"], changed["id"]])
+        published = conn.execute(
+            sa.select(papers.c.id).where(papers.c.published == day("2017-06-12"), papers.c.has_code.is_(True))
+        ).scalars()
+        assert list(published) == [new["id"]]
+    # What derived indexes read back after following the merge: only what others wrote since.
+    assert list(core.store.papers.changed_since(None, not_written_at=[outcome.written_at])) == []
+    add_papers(core, paper("Later paper"))
+    [[later]] = core.store.papers.changed_since(None, not_written_at=[outcome.written_at])
+    assert later.title == "Later paper"
 
 
 def test_a_batch_looking_up_more_identifiers_than_one_statement_may_bind_merges(core):

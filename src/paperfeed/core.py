@@ -113,7 +113,12 @@ class PaperFeed:
     def import_sources(
         self, sources: list[Source], *, progress: Progress | None = None, sync: bool = True
     ) -> list[ImportReport]:
-        reports = [run_import(self.store, source, progress=progress) for source in sources]
+        # The keyword index follows the import batch by batch, so papers are searchable soon
+        # after they are stored instead of after a second pass over the store.
+        with self.keyword.following(self.store) as index_batch:
+            reports = [
+                run_import(self.store, source, progress=progress, committed=index_batch) for source in sources
+            ]
         if sync:
             self.sync_indexes()
         return reports

@@ -16,7 +16,9 @@ from paperfeed.tex import decode_accents
 
 MAX_TITLE_CHARS = 1_000
 MAX_ABSTRACT_CHARS = 20_000
-MAX_AUTHORS = 2_000
+# Collaboration papers list thousands of authors (ATLAS and CMS together over 5,000); far more is
+# broken input.
+MAX_AUTHORS = 10_000
 MAX_AUTHOR_CHARS = 300
 
 _TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 from paperfeed import tex
 from paperfeed.errors import InvalidInput, NotFound
-from paperfeed.library.names import SUFFIXES, split_name
+from paperfeed.library.names import SUFFIXES, NameParts, split_name
 from paperfeed.models import User
 from paperfeed.store import Store
 from paperfeed.store.author_follows import AuthorFollow
@@ -97,9 +97,8 @@ def _given_agree(a: str, b: str) -> bool:
     return (len(a) == 1 and b.startswith(a)) or (len(b) == 1 and a.startswith(b))
 
 
-@functools.lru_cache(maxsize=65_536)
-def parse(name: str) -> AuthorName:
-    """A written name parsed for matching: `parse("Smith, J.").key == parse("J Smith").key`."""
+def _split(name: str) -> tuple[str, NameParts, str]:
+    """The written form of a name, its parts and its suffix: what `parse` and `index_term` share."""
     written = " ".join(tex.decode_accents(name).split())
     written = unicodedata.normalize("NFC", written)
     given_text, suffix = written, ""
@@ -108,7 +107,13 @@ def parse(name: str) -> AuthorName:
         if last.strip().lower() in SUFFIXES:
             given_text, suffix = head, last.strip()
     parts = split_name(given_text)
-    suffix = suffix or parts.suffix
+    return written, parts, suffix or parts.suffix
+
+
+@functools.lru_cache(maxsize=65_536)
+def parse(name: str) -> AuthorName:
+    """A written name parsed for matching: `parse("Smith, J.").key == parse("J Smith").key`."""
+    written, parts, suffix = _split(name)
     family_written = parts.family_with_particle
     given = tuple(word for word in (fold(w) for w in _GIVEN_SPLIT.split(parts.given)) if word)
     family = fold(family_written)
@@ -128,15 +133,21 @@ def author_key(name: str) -> str:
     return parse(name).key
 
 
+@functools.lru_cache(maxsize=65_536)
 def index_term(name: str) -> str:
     """The term the keyword index files a written name under, "" for none: "family|first given
     name|suffix", the family with any "e" after a, o or u dropped (so Müller, Muller and Mueller
     share it). Every name that could be one person with a name is under one of the terms
-    `index_pattern` matches, so those papers hold an author's papers and variants."""
-    parsed = parse(name)
-    if not parsed.family:
+    `index_pattern` matches, so those papers hold an author's papers and variants.
+
+    `parse(name)` gives the same term; this computes only what the term needs, because the index
+    files every author of every paper (millions of names in a bulk import)."""
+    _written, parts, suffix = _split(name)
+    family = fold(parts.family_with_particle)
+    if not family:
         return ""
-    return f"{parsed.index_family}|{parsed.given[0] if parsed.given else ''}|{parsed.suffix}"
+    first_given = next((word for word in map(fold, _GIVEN_SPLIT.split(parts.given)) if word), "")
+    return f"{_E_AFTER_VOWEL.sub('', family)}|{first_given}|{fold(suffix) if suffix else ''}"
 
 
 def index_pattern(name: AuthorName) -> str:

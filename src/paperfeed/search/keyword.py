@@ -10,31 +10,36 @@ makes any title hit dominate); see eval/README.md for the measurement.
 
 The index is derived data: it holds paper ids, not papers. `sync` brings it up to date
 from the store incrementally (papers changed since the last sync) and rebuilds it when it
-is missing, from another version, or was built from a different database.
+is missing, from another version, or was built from a different database. `following` is the
+same sync spread over a bulk import: the rows each batch commits are indexed as it commits
+them (on the import's other core, in tantivy's threads), and the sync at its end reads back
+only what the import did not write itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
 import os
+import queue
 import shutil
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlalchemy as sa
 import tantivy
 
 from paperfeed.library.authors import index_term
-from paperfeed.models import Paper, SearchFilters
+from paperfeed.models import SearchFilters
 from paperfeed.search.query import ParsedQuery, author_phrase, parse_user_query
 from paperfeed.search.spelling import VOCABULARY_FILE, Vocabulary
 from paperfeed.store import Store
+from paperfeed.store.papers import MergeOutcome
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +57,12 @@ WRITER_HEAP_BYTES = 128_000_000
 # Tantivy tokenises in its own threads while Python reads the store. A rebuild (after a bulk
 # import) has the machine to itself and takes two; incremental syncs run beside the web server.
 REBUILD_THREADS = min(2, os.cpu_count() or 1)
+# Batches the feed may lag behind an import (each about 2,000 papers), and the most batch times
+# the closing sync leaves out by name: past that it reads every changed paper back instead.
+FEED_QUEUE_BATCHES = 4
+MAX_SKIPPED_WRITE_TIMES = 10_000
+
+IndexBatch = Callable[[MergeOutcome], None]  # called with each committed batch of an import
 
 
 def _build_schema() -> tantivy.Schema:
@@ -111,56 +122,128 @@ class KeywordIndex:
     def index(self) -> tantivy.Index:
         return self._index or self._open()
 
+    def _writer(self, *, rebuild: bool) -> tantivy.IndexWriter | None:
+        try:
+            return self.index.writer(
+                heap_size=WRITER_HEAP_BYTES, num_threads=REBUILD_THREADS if rebuild else 1
+            )
+        except ValueError:
+            log.info("keyword index is being written by another process; skipping sync")
+            return None
+
+    def _begin(self, store: Store) -> tuple[str, bool, dt.datetime | None, list[dt.datetime]]:
+        """The store's identity, whether the index must be rebuilt, the last sync's time, and the
+        write times of the import batches it had indexed as they committed."""
+        state = self._state()
+        instance = store.instance_id()
+        rebuild = (
+            state.get("schema") != SCHEMA_VERSION
+            or state.get("instance") != instance
+            or not self.vocabulary.path.exists()
+        )
+        self._open(fresh=rebuild)
+        if rebuild:
+            return instance, True, None, []
+        indexed_writes = [t for t in map(_parse_time, state.get("indexed_writes", [])) if t is not None]
+        return instance, False, _parse_time(state.get("watermark")), indexed_writes
+
     def sync(self, store: Store, *, progress: Callable[[int], None] | None = None) -> int:
         """Index what changed in the store since the last sync; returns papers (re)indexed."""
         with self._lock:
-            state = self._state()
-            instance = store.instance_id()
-            rebuild = (
-                state.get("schema") != SCHEMA_VERSION
-                or state.get("instance") != instance
-                or not self.vocabulary.path.exists()
-            )
-            index = self._open(fresh=rebuild)
-            since = None if rebuild else _parse_time(state.get("watermark"))
-            try:
-                writer = index.writer(
-                    heap_size=WRITER_HEAP_BYTES, num_threads=REBUILD_THREADS if rebuild else 1
-                )
-            except ValueError:
-                log.info("keyword index is being written by another process; skipping sync")
+            instance, rebuild, since, indexed_writes = self._begin(store)
+            writer = self._writer(rebuild=rebuild)
+            if writer is None:
                 return 0
-            sync_started = _utcnow()
-            count = 0
             # Word counts for spelling suggestions; an incremental sync adds the changed papers'
             # words again, which only makes frequent words look a little more frequent.
             words = Counter() if rebuild else self.vocabulary.load()
-            try:
-                changed = store.papers.changed_since(
-                    since - SYNC_OVERLAP if since else None, columns=INDEXED_COLUMNS
-                )
-                for chunk in changed:
-                    for paper in chunk:
-                        if since is not None:
-                            writer.delete_documents_by_term("id", paper.id)
-                        if not paper.hidden:
-                            writer.add_document(self._document(paper))
-                            Vocabulary.count((paper.title, paper.abstract or ""), words)
-                    count += len(chunk)
-                    if progress:
-                        progress(len(chunk))
-                writer.commit()
-                writer.wait_merging_threads()
-            except BaseException:
-                writer.rollback()
-                raise
-            if count or rebuild:
-                self.vocabulary.save(words)
-            self._write_state(
-                {"schema": SCHEMA_VERSION, "instance": instance, "watermark": sync_started.isoformat()}
+            return self._finish(
+                store, writer, instance, since, words, rebuild=rebuild, progress=progress, written_at=indexed_writes
             )
-            index.reload()
-            return count
+
+    def _finish(
+        self,
+        store: Store,
+        writer: tantivy.IndexWriter,
+        instance: str,
+        since: dt.datetime | None,
+        words: Counter[str],
+        *,
+        rebuild: bool,
+        progress: Callable[[int], None] | None = None,
+        written_at: Sequence[dt.datetime] = (),
+        fed: int = 0,
+    ) -> int:
+        """Index the papers changed since `since` but not last written at one of `written_at`
+        (those are indexed already), commit, and record the sync."""
+        sync_started = _utcnow()
+        count = 0
+        try:
+            changed = store.papers.changed_since(
+                since - SYNC_OVERLAP if since else None,
+                columns=INDEXED_COLUMNS,
+                not_written_at=written_at,
+            )
+            for chunk in changed:
+                for paper in chunk:
+                    self._add(writer, paper._mapping, words, replace=since is not None or fed > 0)
+                count += len(chunk)
+                if progress:
+                    progress(len(chunk))
+            writer.commit()
+            writer.wait_merging_threads()
+        except BaseException:
+            writer.rollback()
+            raise
+        if count or fed or rebuild:
+            self.vocabulary.save(words)
+        # The next sync reads back from shortly before this one (SYNC_OVERLAP); batches indexed
+        # as they committed within that stretch are left out again.
+        recent = [t.isoformat() for t in written_at if t >= sync_started - SYNC_OVERLAP]
+        self._write_state(
+            {
+                "schema": SCHEMA_VERSION,
+                "instance": instance,
+                "watermark": sync_started.isoformat(),
+                "indexed_writes": recent,
+            }
+        )
+        self.index.reload()
+        return count + fed
+
+    def _add(self, writer: tantivy.IndexWriter, paper: Mapping, words: Counter[str], *, replace: bool) -> None:
+        """Index one paper (`replace`: in place of any earlier document of it)."""
+        if replace:
+            writer.delete_documents_by_term("id", paper["id"])
+        if not paper["hidden"]:
+            writer.add_document(_document(paper))
+            Vocabulary.count((paper["title"], paper["abstract"] or ""), words)
+
+    @contextlib.contextmanager
+    def following(self, store: Store) -> Iterator[IndexBatch | None]:
+        """Keep the index up to date through a bulk import: hand each committed batch
+        (`MergeOutcome`) to the function this yields. At the end, committed or failed, the index
+        holds exactly the store's committed papers, as after a sync. Yields None (the import then
+        just runs, and a later sync indexes it) when another process is writing the index."""
+        with self._lock:
+            instance, rebuild, since, indexed_writes = self._begin(store)
+            writer = self._writer(rebuild=True)  # a bulk job, like a rebuild: two tantivy threads
+            if writer is None:
+                yield None
+                return
+            words = Counter() if rebuild else self.vocabulary.load()
+            feed = _Feed(self, writer, words, indexed_writes)
+            try:
+                yield feed
+            except BaseException:
+                feed.close()
+                try:
+                    self._finish(store, writer, instance, since, words, rebuild=rebuild, **feed.done())
+                except Exception:  # the import's own error is the one to report
+                    log.exception("keyword index not brought up to date after the failed import")
+                raise
+            feed.close()
+            self._finish(store, writer, instance, since, words, rebuild=rebuild, **feed.done())
 
     def rebuild(self, store: Store, *, progress: Callable[[int], None] | None = None) -> int:
         with self._lock:
@@ -168,17 +251,6 @@ class KeywordIndex:
                 shutil.rmtree(self.path)
             self._index = None
         return self.sync(store, progress=progress)
-
-    def _document(self, paper: Paper | sa.Row) -> tantivy.Document:
-        return tantivy.Document(
-            id=paper.id,
-            text=[paper.title] * TITLE_REPEATS + [paper.abstract or ""],
-            authors=" ; ".join(paper.authors),
-            author_terms=sorted({term for term in map(index_term, paper.authors) if term}),
-            categories=paper.categories,
-            published=day_number(paper.published or paper.listed_on),
-            has_code=int(paper.has_code),
-        )
 
     def generation(self) -> str:
         """A mark that changes with every sync (in this process or another), after which the
@@ -314,6 +386,73 @@ class KeywordIndex:
         addresses = [address for _key, address in result.hits]
         ids = [int(i) for i in searcher.fast_field_values("id", addresses)] if addresses else []
         return KeywordHits(ids=ids, scores=[0.0] * len(ids), total=result.count or 0)
+
+
+def _document(paper: Mapping) -> tantivy.Document:
+    """The index document of a paper (a row's mapping: from the store, or as a merge wrote it)."""
+    authors = paper["authors"]
+    return tantivy.Document(
+        id=paper["id"],
+        text=[paper["title"]] * TITLE_REPEATS + [paper["abstract"] or ""],
+        authors=" ; ".join(authors),
+        author_terms=sorted({term for term in map(index_term, authors) if term}),
+        categories=paper["categories"],
+        published=day_number(paper["published"] or paper["listed_on"]),
+        has_code=int(paper["has_code"]),
+    )
+
+
+class _Feed:
+    """Indexes the rows of an import's committed batches in a thread of its own, while the
+    import goes on to the next batch: the store's driver and tantivy's indexing threads release
+    the interpreter, so the two overlap on two cores."""
+
+    def __init__(
+        self,
+        keyword: KeywordIndex,
+        writer: tantivy.IndexWriter,
+        words: Counter[str],
+        indexed_writes: Sequence[dt.datetime],
+    ) -> None:
+        self._keyword = keyword
+        self._writer = writer
+        self._words = words
+        self._batches: queue.Queue[MergeOutcome | None] = queue.Queue(maxsize=FEED_QUEUE_BATCHES)
+        self._written_at: set[dt.datetime] = set(indexed_writes)  # by an import the last sync followed
+        self._indexed = 0
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True, name="keyword-feed")
+        self._thread.start()
+
+    def __call__(self, outcome: MergeOutcome) -> None:
+        if self._error is None and outcome.written:
+            self._batches.put(outcome)
+
+    def _run(self) -> None:
+        while (outcome := self._batches.get()) is not None:
+            if self._error is not None:
+                continue  # drain: the closing sync reads everything back
+            try:
+                for position, row in enumerate(outcome.written):
+                    self._indexed += 1  # counted first: after a failure, the closing sync replaces
+                    # A paper new to the store has no document yet; one the batch changed may have.
+                    self._keyword._add(self._writer, row, self._words, replace=position >= outcome.added)
+                assert outcome.written_at is not None
+                self._written_at.add(outcome.written_at)
+            except BaseException as exc:  # e.g. a full disk: the closing sync tries again
+                log.warning("indexing an imported batch failed (%s); indexing it at the end", exc)
+                self._error = exc
+
+    def close(self) -> None:
+        self._batches.put(None)
+        self._thread.join()
+
+    def done(self) -> dict:
+        """What the closing sync needs: the write times of the batches indexed here (none when
+        feeding failed, or too many to leave out by name), and how many papers that was."""
+        if self._error is not None or len(self._written_at) > MAX_SKIPPED_WRITE_TIMES:
+            return {"written_at": (), "fed": self._indexed}
+        return {"written_at": sorted(self._written_at), "fed": self._indexed}
 
 
 def _utcnow() -> dt.datetime:

@@ -59,8 +59,9 @@ class Vocabulary:
 
     @staticmethod
     def count(texts: Iterable[str], into: Counter[str]) -> None:
-        for text in texts:
-            into.update(set(words_of(text)))
+        """Count each word of one paper's texts once (a title word repeated in the abstract is
+        still one paper using it). One pass over the joined texts: this runs for every paper."""
+        into.update(set(words_of(" ".join(texts))))
 
 
 class Speller:

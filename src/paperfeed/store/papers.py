@@ -8,13 +8,15 @@ import datetime as dt
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from paperfeed.models import Link, Paper, PaperRecord
-from paperfeed.store.schema import papers
+from paperfeed.store.schema import UTCDateTime, papers
 from paperfeed.text import parse_arxiv_id, title_hash, title_key
 
 _MERGED_TEXT_FIELDS = ("title", "abstract", "comments", "journal_ref", "published", "updated")
@@ -51,6 +53,11 @@ class MergeOutcome:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
+    # The rows the merge inserted (the first `added`) and changed, whole and with their ids, and
+    # the `last_updated` it gave them: what derived indexes need to follow a bulk import without
+    # reading it back.
+    written: list[dict] = field(default_factory=list, compare=False, repr=False)
+    written_at: dt.datetime | None = field(default=None, compare=False)
 
 
 def paper_key(record: PaperRecord) -> str:
@@ -147,6 +154,80 @@ def _merge_into(row: dict, record: PaperRecord, doi_taken: bool) -> dict:
     return changes
 
 
+_INSERTED_COLUMNS = tuple(column.name for column in papers.columns if column.name != "id")
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _sqlite_converters(dialect: sa.Dialect) -> list:
+    """Per inserted column, what turns a Python value into what SQLAlchemy would store in SQLite."""
+    converters: list = []
+    for name in _INSERTED_COLUMNS:
+        column_type = papers.c[name].type
+        if isinstance(column_type, sa.JSON):
+            converters.append(_json_text)
+        elif isinstance(column_type, sa.Boolean):
+            converters.append(int)
+        elif isinstance(column_type, (sa.Date, sa.DateTime, UTCDateTime)):
+            # SQLAlchemy's own text form, so that comparisons it binds later match exactly; a
+            # batch has few distinct days and one time, so each is converted once.
+            process = column_type.dialect_impl(dialect).bind_processor(dialect)
+            converters.append(_memoized(process) if process else None)
+        else:
+            converters.append(None)
+    return converters
+
+
+def _memoized(convert: Any) -> Any:
+    seen: dict = {}
+
+    def memo(value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return seen[value]
+        except KeyError:
+            seen[value] = converted = convert(value)
+            return converted
+
+    return memo
+
+
+def _insert_new(conn: Connection, rows: list[dict]) -> None:
+    """Insert new rows, bypassing SQLAlchemy's per-value parameter processing, which costs more
+    than the database's own work at bulk-import scale: one executemany of ready tuples on
+    SQLite, COPY on PostgreSQL. Inside the caller's transaction, like any other statement."""
+    columns = ", ".join(f'"{name}"' for name in _INSERTED_COLUMNS)
+    if conn.dialect.name == "postgresql":
+        json_columns = {i for i, name in enumerate(_INSERTED_COLUMNS) if isinstance(papers.c[name].type, sa.JSON)}
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        statement = f"COPY papers ({columns}) FROM STDIN"
+        try:
+            with dbapi.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(
+                        [
+                            _json_text(row[name]) if i in json_columns else row[name]
+                            for i, name in enumerate(_INSERTED_COLUMNS)
+                        ]
+                    )
+        except conn.dialect.loaded_dbapi.Error as exc:
+            # As SQLAlchemy raises it for its own statements: a clash with another writer's new
+            # paper is an IntegrityError, which the import pipeline retries.
+            raise sa.exc.DBAPIError.instance(statement, None, exc, conn.dialect.loaded_dbapi.Error) from exc
+        return
+    converters = _sqlite_converters(conn.dialect)
+    named = list(zip(_INSERTED_COLUMNS, converters, strict=True))
+    values = [
+        tuple(convert(row[name]) if convert else row[name] for name, convert in named) for row in rows
+    ]
+    placeholders = ", ".join("?" * len(_INSERTED_COLUMNS))
+    conn.exec_driver_sql(f"INSERT INTO papers ({columns}) VALUES ({placeholders})", values)
+
+
 class _BatchIndex:
     """Rows of one batch (existing and new) by each identity, for in-memory deduplication."""
 
@@ -226,6 +307,7 @@ class PaperStorage:
         outcome = MergeOutcome()
         new_rows: list[dict] = []
         dirty: dict[int, dict] = {}  # id -> changed columns of existing rows
+        changed: dict[int, dict] = {}  # id -> the whole existing row, changes applied
         for record, record_hash in zip(records, hashes, strict=True):
             row = index.find(record, record_hash)
             if row is None:
@@ -244,11 +326,25 @@ class PaperStorage:
             outcome.updated += 1
             if "id" in row:  # an existing row; rows new in this batch are inserted whole below
                 dirty.setdefault(row["id"], {}).update(changes, last_updated=now)
+                row["last_updated"] = now
+                changed[row["id"]] = row
         if new_rows:
-            conn.execute(sa.insert(papers), new_rows)  # in source order: ids keep a day's page order
+            _insert_new(conn, new_rows)  # in source order: ids keep a day's page order
+            ids = self._ids_of_keys(conn, [row["key"] for row in new_rows])
+            for row in new_rows:
+                row["id"] = ids[row["key"]]
         for paper_id, changes in sorted(dirty.items()):  # one lock order for every writer
             conn.execute(sa.update(papers).where(papers.c.id == paper_id).values(**changes))
+        outcome.written = new_rows + [changed[paper_id] for paper_id in sorted(dirty)]
+        outcome.written_at = now
         return outcome
+
+    @staticmethod
+    def _ids_of_keys(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for chunk in chunked(keys):
+            found.update(conn.execute(sa.select(papers.c.key, papers.c.id).where(papers.c.key.in_(chunk))).all())
+        return found
 
     def _existing_rows(
         self, conn: Connection, records: Sequence[PaperRecord], hashes: list[str]
@@ -422,9 +518,16 @@ class PaperStorage:
         }
 
     def changed_since(
-        self, since: dt.datetime | None, *, chunk: int = 5_000, columns: Sequence[str] | None = None
+        self,
+        since: dt.datetime | None,
+        *,
+        chunk: int = 5_000,
+        columns: Sequence[str] | None = None,
+        not_written_at: Sequence[dt.datetime] = (),
     ) -> Iterator[list]:
-        """Papers changed at or after `since` (all when None), in chunks, for derived indexes.
+        """Papers changed at or after `since` (all when None), in chunks, for derived indexes;
+        without those last written at one of the times `not_written_at` (a bulk import's batches,
+        which the index followed as they committed).
 
         With `columns`, rows carry only those columns (plus id and hidden) as attributes, which
         is several times cheaper than whole `Paper`s when (re)indexing millions of papers."""
@@ -442,6 +545,8 @@ class PaperStorage:
             query = sa.select(*selected).where(papers.c.id > last_id).order_by(papers.c.id).limit(chunk)
             if since is not None:
                 query = query.where(papers.c.last_updated >= since)
+            for times in chunked(not_written_at):
+                query = query.where(papers.c.last_updated.not_in(times))
             with self.engine.connect() as conn:
                 result = conn.execute(query)
                 rows = list(result) if columns else [row_to_paper(row) for row in result]
