@@ -84,7 +84,6 @@ def measure(texts: list[str], max_tokens: int, models_dir: Path) -> dict[str, fl
         "gflop": sum(transformer_flops(n) for n in lengths) / len(texts) / 1e9,
         "per_second": len(texts) / wall,
         "per_cpu_second": len(texts) / cpu,
-        "workers": default.workers,
     }
 
 
