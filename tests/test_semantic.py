@@ -309,7 +309,7 @@ def test_the_exported_models_agree_with_the_pytorch_reference(
     int8 = int8_embedder.embed(texts)
 
     assert np.all(np.sum(reference * fp32, axis=1) > 0.999)
-    assert np.all(np.sum(reference * int8, axis=1) > 0.95)
+    assert np.all(np.sum(reference * int8, axis=1) > 0.985)  # int8 with one scale per weight channel
 
 
 def test_token_budget_batches_hold_every_text_once_by_length_within_the_budget() -> None:
