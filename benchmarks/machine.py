@@ -22,5 +22,20 @@ def describe() -> str:
         memory = f", {kb / 1024 / 1024:.0f} GiB RAM"
     except (OSError, ValueError, IndexError):
         pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{cpu}, {cores} cores{memory}, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    return f"{cpu}, {cores()} cores{memory}, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def cpu_ghz(default: float = 2.1) -> float:
+    """The CPU's clock as the kernel reports it (a virtual machine reports the nominal one)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("cpu MHz"):
+                return float(line.split(":", 1)[1]) / 1000
+    except (OSError, ValueError):
+        pass
+    return default

@@ -18,7 +18,9 @@ from paperfeed.models import PaperRecord, Rejected
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-def test_the_embedding_length_benchmark_reports_each_token_limit(models_dir: Path) -> None:
+def test_the_embedding_length_benchmark_reports_throughput_and_share_of_peak_for_each_token_limit(
+    models_dir: Path,
+) -> None:
     command = [sys.executable, str(BENCHMARKS / "bench_embedding_length.py"), "--lengths", "16,32",
                "--limit", "8", "--models-dir", str(models_dir)]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
@@ -26,6 +28,22 @@ def test_the_embedding_length_benchmark_reports_each_token_limit(models_dir: Pat
     rows = [line for line in done.stdout.splitlines() if line.startswith("| 16 |") or line.startswith("| 32 |")]
     assert len(rows) == 2
     assert "× the cost of 16" in rows[1]
+    cells = [cell.strip() for cell in rows[1].strip("|").split("|")]
+    assert float(cells[1]) == 32  # the demo abstracts are longer than 32 tokens
+    assert float(cells[2]) == 0.69  # GFLOP of a 32-token text: 6 × (2·32·(4·384² + 2·384·1536) + 4·32²·384)
+    assert cells[5].endswith("%") and " / " in cells[5]  # shares of the VNNI and AMX peaks
+    assert "load average" in done.stdout and "GOP/s" in done.stdout
+    assert "# 32 tokens: the whole arXiv (2.6M abstracts) in " in done.stdout
+
+
+def test_the_flop_count_of_a_text_grows_linearly_in_the_projections_and_quadratically_in_attention() -> None:
+    sys.path.insert(0, str(BENCHMARKS))
+    from bench_embedding_length import transformer_flops
+
+    projections_per_token = 6 * 2 * (4 * 384 * 384 + 2 * 384 * 1536)
+    assert transformer_flops(1) == projections_per_token + 6 * 4 * 384
+    assert transformer_flops(256) == 256 * projections_per_token + 6 * 4 * 256 * 256 * 384
+    assert round(transformer_flops(241) / 1e9, 2) == 5.65
 
 
 def arxiv_shaped(n: int, seed: int = 7) -> bytes:

