@@ -238,9 +238,11 @@ def main() -> None:
         )
         base = f"http://127.0.0.1:{port}"
         try:
+            # Ready when a cheap page answers: a probe that can time out would pile requests up
+            # in a server still busy with the ones it abandoned.
             for _ in range(600):
                 try:
-                    if httpx.get(base + "/api/stats", timeout=1).status_code == 200:
+                    if httpx.get(base + "/api/session", timeout=30).status_code == 200:
                         break
                 except httpx.HTTPError:
                     time.sleep(0.2)

@@ -7,6 +7,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from helpers import add_papers, paper
 from paperfeed.core import PaperFeed
 from paperfeed.errors import InvalidInput
 from paperfeed.models import SearchRequest
@@ -221,6 +222,17 @@ def test_stats_count_the_papers_without_revealing_server_paths(client, demo_core
     assert body["last_day"] == demo_core.day().day.isoformat()
     assert "database" not in body
     assert str(demo_core.settings.data_dir) not in client.get("/api/stats").text
+
+
+def test_the_api_serves_stats_up_to_a_minute_old_and_the_core_counts_afresh(core):
+    add_papers(core, paper("First of two"))
+    client = TestClient(create_app(core))
+    assert client.get("/api/stats").json()["papers"] == 1
+
+    add_papers(core, paper("Second of two"))
+    assert client.get("/api/stats").json()["papers"] == 1  # the summary of a moment ago
+    assert core.stats().papers == 2  # the command line and other callers count now
+    assert client.get("/api/stats").json()["papers"] == 2  # and the API serves that count since
 
 
 def test_the_openapi_schema_lists_the_api_endpoints_and_no_pages(api):

@@ -90,6 +90,7 @@ class PaperFeed:
         self.keyword = KeywordIndex(self.settings.index_dir / "keyword")
         self.vectors = VectorIndex(self.settings.index_dir / "vectors")
         self.speller = Speller(self.keyword.vocabulary, self.keyword.knows)
+        self._stats: tuple[float, Stats] | None = None  # (when, summary), for stats(max_age=...)
         self._query_vectors: dict[str, np.ndarray] = {}  # see embed_queries
         # Told when an account is under attack; the web app mails the owner (digest.alerts), a
         # layer above this one.
@@ -308,7 +309,17 @@ class PaperFeed:
         position = self.store.papers.position_on_day(paper.id, paper.listed_on)
         return None if position is None else (position - 1) // per_page + 1
 
-    def stats(self) -> Stats:
+    def stats(self, *, max_age: float = 0.0) -> Stats:
+        """The store's summary; one computed up to `max_age` seconds ago will do (counting a
+        million papers' sources and days scans the whole table: seconds)."""
+        cached = self._stats
+        if max_age > 0 and cached is not None and time.monotonic() - cached[0] <= max_age:
+            return cached[1]
+        stats = self._fresh_stats()
+        self._stats = (time.monotonic(), stats)
+        return stats
+
+    def _fresh_stats(self) -> Stats:
         summary = self.store.papers.summary()
         try:
             index_docs = self.keyword.doc_count()

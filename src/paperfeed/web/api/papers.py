@@ -84,7 +84,10 @@ def search(
     return ResultPageOut.model_validate(core.search(request))
 
 
+STATS_MAX_AGE_S = 60.0  # the summary scans every paper; a minute's staleness is invisible
+
+
 @router.get("/stats", tags=["stats"])
 def get_stats(core: CoreDep) -> StatsOut:
-    """How many papers there are, over which days, from which sources."""
-    return StatsOut.model_validate(core.stats())
+    """How many papers there are, over which days, from which sources (at most a minute old)."""
+    return StatsOut.model_validate(core.stats(max_age=STATS_MAX_AGE_S))
