@@ -154,7 +154,15 @@ async def load(
     base: str, users: int, seconds: float, paper_ids: list[str], think: tuple[float, float]
 ) -> tuple[list[VirtualUser], float]:
     crowd = [VirtualUser(n, base, paper_ids, 0, think) for n in range(users)]
-    await asyncio.gather(*(u.log_in() for u in crowd))
+    # People log in over time, not all within the same instant: the failed-log-in limit of one
+    # address reserves a slot for every log-in in flight (20), so a burst of 50 at once is refused.
+    gate = asyncio.Semaphore(10)
+
+    async def log_in(user: VirtualUser) -> None:
+        async with gate:
+            await user.log_in()
+
+    await asyncio.gather(*(log_in(u) for u in crowd))
     started = time.monotonic()
     for user in crowd:
         user.deadline = started + seconds
