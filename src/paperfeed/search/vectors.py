@@ -214,31 +214,18 @@ class VectorIndex:
             watermark = None if fresh else state.get("watermark")
             since = _parse_time(watermark)
             sync_started = dt.datetime.now(dt.UTC)
-            generation = int(state.get("generation", 0))
             last_save = time.monotonic()
 
-            matrix_generation = state.get("matrix_generation")
-
             def save(new_watermark: str | None, *, index_changed: bool = True, final: bool = False) -> None:
-                nonlocal generation, last_save, matrix_generation
-                if index_changed:  # else only the watermark moves, and readers keep their map
-                    self._save(index)
-                    generation += 1
-                    if final:  # checkpoints skip it: filtered searches read newer rows from the graph
-                        self._save_matrix(index)
-                        matrix_generation = generation
-                self._write_state(
-                    {
-                        "schema": SCHEMA_VERSION,
-                        "instance": instance,
-                        "model": embedder.key,
-                        "dim": embedder.dim,
-                        "watermark": new_watermark,
-                        "generation": generation,
-                        "matrix_generation": matrix_generation,
-                        "count": len(index),
-                    }
-                )
+                nonlocal last_save
+                held = {
+                    "schema": SCHEMA_VERSION,
+                    "instance": instance,
+                    "model": embedder.key,
+                    "dim": embedder.dim,
+                    "watermark": new_watermark,
+                }
+                self._checkpoint(index, held, index_changed=index_changed, final=final)
                 last_save = time.monotonic()
 
             def after_batch() -> bool:
@@ -389,26 +376,32 @@ class VectorIndex:
                     progress(len(ids))
                 stopping = stop is not None and stop.is_set()
                 if stopping or time.monotonic() - last_save >= checkpoint_every:
-                    self._checkpoint(index, final=False)
+                    self._checkpoint(index, state)
                     last_save = time.monotonic()
             if not stopping:
-                self._checkpoint(index, final=True)
+                self._checkpoint(index, state, final=True)
             self._index = None
             if upgraded:
                 log.info("upgraded %d first-pass vectors to %s", upgraded, embedder.key)
             return upgraded
 
-    def _checkpoint(self, index: Index, *, final: bool) -> None:
-        """Save `index` under the current state (the watermark unchanged); `final` also writes
-        the int8 matrix filtered searches score."""
-        state = self._state()
-        self._save(index)
-        state["generation"] = int(state.get("generation", 0)) + 1
-        if final:
-            self._save_matrix(index)
-            state["matrix_generation"] = state["generation"]
-        state["count"] = len(index)
-        self._write_state(state)
+    def _checkpoint(self, index: Index, state: dict, *, index_changed: bool = True, final: bool = False) -> None:
+        """Write `state` (what the index holds: model, instance, watermark), saving `index` first
+        when it changed; each save counts a generation, so searches know to map it again. `final`
+        also writes the int8 matrix filtered searches score (checkpoints skip it: filtered
+        searches read newer rows from the graph)."""
+        previous = self._state()
+        generation = int(previous.get("generation", 0))
+        matrix_generation = previous.get("matrix_generation")
+        if index_changed:  # else only the watermark moves, and readers keep their map
+            self._save(index)
+            generation += 1
+            if final:
+                self._save_matrix(index)
+                matrix_generation = generation
+        self._write_state(
+            {**state, "generation": generation, "matrix_generation": matrix_generation, "count": len(index)}
+        )
 
     def provisional_count(self, store: Store, embedder: Embedder) -> int:
         """Papers whose vector is still the first pass's."""
