@@ -84,6 +84,20 @@ def test_quoted_phrase_matches_only_the_phrase(small_core):
     assert titles(keyword(small_core, '"language models"')) == ["Scaling Laws for Neural Language Models"]
 
 
+def test_stop_words_neither_match_nor_score(small_core):
+    # Every abstract here has "the", "on" or "are"; none of those words alone finds anything...
+    assert keyword(small_core, "the on are").total == 0
+    # ...nor do they lift a paper that says them more often above one that has the real word.
+    assert titles(keyword(small_core, "the the the scaling"))[0] == "Scaling Laws for Neural Language Models"
+    assert keyword(small_core, "the scaling").total == 1
+
+
+def test_a_quoted_phrase_with_stop_words_keeps_their_places(small_core):
+    # "based on recurrent" is in the Transformer paper; "based recurrent" (a gap) is in none.
+    assert titles(keyword(small_core, '"based on recurrent"')) == ["Attention Is All You Need"]
+    assert keyword(small_core, '"based recurrent"').total == 0
+
+
 def test_excluded_words_remove_papers(small_core):
     assert "Denoising Diffusion Probabilistic Models" not in titles(
         keyword(small_core, "attention -diffusion")

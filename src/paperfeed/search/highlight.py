@@ -6,6 +6,8 @@ import bisect
 import re
 from html import escape
 
+from paperfeed.search.query import STOP_WORDS
+
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "s")
 
 
@@ -18,7 +20,7 @@ def _stem(word: str) -> str:
 
 def match_pattern(words: list[str]) -> re.Pattern[str] | None:
     """Matches any word that starts with the stem of a query word ("models" marks "model")."""
-    stems = sorted({_stem(w) for w in words if w}, key=len, reverse=True)
+    stems = sorted({_stem(w) for w in words if w and w.lower() not in STOP_WORDS}, key=len, reverse=True)
     if not stems:
         return None
     return re.compile(r"\b(?:" + "|".join(re.escape(s) for s in stems) + r")\w*", re.IGNORECASE)

@@ -15,6 +15,45 @@ MAX_QUERY_TERMS = 32  # bounds the work one query can cause
 # on the tuning half: exact-term nDCG@10 0.955 -> 0.981, other kinds unchanged).
 PHRASE_BOOST_WORDS = 6
 PHRASE_BOOST = 2
+# Words too common to search by (Lucene's English list): the keyword index leaves them out and
+# snippets do not mark them.
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "such",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "will",
+        "with",
+    ]
+)
 
 
 @dataclass(slots=True)
