@@ -16,6 +16,7 @@ from paperfeed.core import PaperFeed
 from paperfeed.errors import InvalidInput
 from paperfeed.models import PaperRecord, SearchFilters, SearchRequest
 from paperfeed.search import embeddings
+from paperfeed.search import keyword as keyword_module
 from paperfeed.search import rankers as rankers_module
 from paperfeed.search.embeddings import Embedder, ModelUnavailable, load_embedder, paper_text, query_text
 from paperfeed.search.evaluation import evaluate, load_queries
@@ -540,14 +541,22 @@ FILTERS = {
 }
 
 
-@pytest.mark.parametrize("strategy", ["score each allowed paper", "filter nearest neighbours"])
+@pytest.mark.parametrize(
+    "strategy",
+    [
+        "score each allowed paper",
+        "filter nearest neighbours by the allowed ids",
+        "ask the index of each neighbour",
+    ],
+)
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", list(FILTERS))
 def test_every_mode_honours_every_filter(
     small_core: PaperFeed, mode: str, name: str, strategy: str, monkeypatch
 ) -> None:
-    # Narrow filters are served one way, broad ones the other: force each way in turn.
+    # Narrow filters are served one way, broad ones another, the broadest a third: force each.
     monkeypatch.setattr(rankers_module, "FILTERED_EXACT_LIMIT", 10_000 if strategy.startswith("score") else 0)
+    monkeypatch.setattr(keyword_module, "ALLOWED_IDS_LIMIT", 0 if strategy.startswith("ask") else 250_000)
     filters, allowed = FILTERS[name]
     expected = {p.id for p in small_core.store.papers.get_many(list(range(1, 40))) if allowed(p)}
 
@@ -563,6 +572,28 @@ def test_every_mode_honours_every_filter(
         query_vector = small_core.embedder.embed(["models"])[0]
         similar = {i for i in expected if small_core.vectors.vector_of(i) @ query_vector > SEMANTIC_FLOOR}
         assert set(ids_of(page)) == similar
+
+
+@pytest.mark.parametrize("mode", ["semantic", "hybrid"])
+def test_what_a_filter_allows_is_asked_again_once_the_index_changes(small_core: PaperFeed, mode: str) -> None:
+    robotics = SearchRequest(query="robot arm grasping", mode=mode, filters=SearchFilters(category="cs.RO"))
+    before = {item.paper.title for item in small_core.search(robotics).items}
+    new = PaperRecord(
+        title="Dexterous Grasping with a Robot Hand",
+        abstract="A robot hand learns to grasp unknown objects from touch.",
+        authors=["Grace Hopper"],
+        categories=["cs.RO"],
+        arxiv_id="2402.00001",
+        version=1,
+        published=dt.date(2024, 2, 1),
+        source="test",
+    )
+    add_papers(small_core, [finish_record(new)])
+    small_core.sync_indexes()
+
+    after = {item.paper.title for item in small_core.search(robotics).items}
+    assert "Dexterous Grasping with a Robot Hand" not in before
+    assert after == before | {"Dexterous Grasping with a Robot Hand"}
 
 
 @pytest.mark.parametrize("sort", ["relevance", "newest"])

@@ -11,6 +11,7 @@ and turns its answer into a `ResultPage`; nothing else needs to know which mode 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -31,6 +32,8 @@ HYBRID_DEPTH = 100
 # most this many (measured faster than the alternative at that size); with broader filters it
 # takes more nearest neighbours until enough of them pass the filters.
 FILTERED_EXACT_LIMIT = 20_000
+# Threads for the keyword half of hybrid searches (one per search the server runs at once).
+_KEYWORD_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="hybrid-keyword")
 
 
 @dataclass(slots=True)
@@ -130,33 +133,40 @@ class SemanticRanker:
         MiniLM and 0.57 under the static model, as high as real matches, so no similarity floor
         can tell it apart."""
         if query.has_known_words is None:
-            lexicon = self.lexicon()
-            query.has_known_words = any(word in lexicon for word in query.parsed.words) or (
+            query.has_known_words = self.knows_a_word(query) or (
                 self.keyword.search(query.parsed, SearchFilters(), limit=1).total > 0
             )
         return query.has_known_words
+
+    def knows_a_word(self, query: Query) -> bool:
+        """Whether the model knows one of the query's words whole (no index needed)."""
+        lexicon = self.lexicon()
+        return any(word in lexicon for word in query.parsed.words)
 
     def nearest(self, vector: np.ndarray, filters: SearchFilters, depth: int) -> list[tuple[int, float]]:
         """The `depth` papers nearest in meaning to `vector` among those `filters` allow."""
         if filters.is_empty():
             ids, scores = self.vectors.search(vector, depth)
             return list(zip(ids, scores, strict=True))
-        matching = self.keyword.filter_matches(filters, limit=1).total
+        allowed = self.keyword.allowed(filters, ids_at_once=FILTERED_EXACT_LIMIT)
         size = len(self.vectors)
-        if matching == 0 or size == 0:
+        if allowed.count == 0 or size == 0:
             return []
-        if matching <= FILTERED_EXACT_LIMIT:
+        if allowed.count <= FILTERED_EXACT_LIMIT and allowed.ids is not None:
             # Not too many papers pass: score each of them exactly.
-            allowed = self.keyword.filter_matches(filters, limit=matching).ids
-            ids, scores = self.vectors.search(vector, depth, among=allowed)
+            ids, scores = self.vectors.search(vector, depth, among=allowed.ids)
             return list(zip(ids, scores, strict=True))
         # Many pass: take nearest neighbours in proportion to what the filters let through,
         # more until enough of them pass.
-        fetch = min(size, max(depth * 2, -(-depth * 2 * size // matching)))
+        fetch = min(size, max(depth * 2, -(-depth * 2 * size // allowed.count)))
         while True:
             ids, scores = self.vectors.search(vector, fetch)
-            passing = set(self.keyword.filter_matches(filters, among=ids, limit=len(ids)).ids)
-            kept = [(i, s) for i, s in zip(ids, scores, strict=True) if i in passing]
+            if allowed.ids is not None:
+                passes = allowed.contains(np.asarray(ids, dtype=np.int64)).tolist()
+            else:  # too many to hold: ask the index about these
+                passing = set(self.keyword.filter_matches(filters, among=ids, limit=len(ids)).ids)
+                passes = [i in passing for i in ids]
+            kept = [(i, s) for i, s, ok in zip(ids, scores, passes, strict=True) if ok]
             if len(kept) >= depth or fetch >= size:
                 return kept[:depth]
             fetch = min(size, fetch * 4)
@@ -182,13 +192,23 @@ class HybridRanker:
     def candidates(
         self, query: Query, filters: SearchFilters
     ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
-        """Each ranking's first `depth` papers: what fusion combines."""
-        keyword = self.keyword.rank(query, filters, limit=self.depth).scored
-        if keyword:
+        """Each ranking's first `depth` papers: what fusion combines. The keyword search runs
+        in another thread while this one embeds the query and searches by meaning: tantivy
+        and ONNX Runtime both let go of the GIL, so the two halves take the time of the longer."""
+        pending = _KEYWORD_THREADS.submit(self.keyword.rank, query, filters, limit=self.depth)
+        semantic = None
+        if self.semantic.knows_a_word(query):
             query.has_known_words = True
-        if not self.semantic.understands(query):
-            return keyword, []
-        semantic = self.semantic.nearest(query.vector, filters, self.depth)
+            semantic = self.semantic.nearest(query.vector, filters, self.depth)
+        keyword = pending.result().scored
+        if semantic is None:
+            if keyword:
+                query.has_known_words = True
+            semantic = (
+                self.semantic.nearest(query.vector, filters, self.depth)
+                if self.semantic.understands(query)
+                else []
+            )
         return keyword, semantic
 
     def rank(self, query: Query, filters: SearchFilters, *, limit: int, offset: int = 0) -> Ranking:
