@@ -738,3 +738,25 @@ def test_the_scheduler_sends_due_digests_from_a_background_thread(
 
     assert runs >= 2
     assert len(mailbox.digests_to("scheduled@example.org")) == 1  # the later run found it sent
+
+
+def test_the_papers_of_a_recommendation_window_are_read_by_index_not_by_a_scan(core: PaperFeed) -> None:
+    if core.store.engine.dialect.name != "sqlite":
+        pytest.skip("the plan is asked of SQLite; PostgreSQL plans by table size")
+    add_papers(core, paper("Recent", published=TODAY), paper("Old", published=TODAY - dt.timedelta(days=400)))
+    statements: list[tuple[str, tuple]] = []
+
+    def remember(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append((statement, parameters))
+
+    sa.event.listen(core.store.engine, "before_cursor_execute", remember)
+    try:
+        recent = core.store.subscriptions.recent_papers(TODAY - dt.timedelta(days=7), 100)
+    finally:
+        sa.event.remove(core.store.engine, "before_cursor_execute", remember)
+
+    assert len(recent) == 1
+    statement, parameters = statements[-1]
+    with core.store.engine.connect() as conn:
+        plan = " ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
+    assert "SCAN papers" not in plan, plan

@@ -63,7 +63,7 @@ papers = sa.Table(
     sa.Column("comments", sa.Text),
     sa.Column("journal_ref", sa.Text),
     sa.Column("links", sa.JSON, nullable=False),
-    sa.Column("published", sa.Date),
+    sa.Column("published", sa.Date, index=True),  # digests read their window of days by it
     sa.Column("updated", sa.Date),
     sa.Column("listed_on", sa.Date, nullable=False, index=True),
     sa.Column("has_code", sa.Boolean, nullable=False, server_default=sa.false()),
