@@ -400,3 +400,17 @@ def test_a_paper_page_lists_related_papers_but_not_itself(web, site_core):
     related = page.text.split("Related papers", 1)[1]
     assert f'href="/papers/{paper.url_id}"' not in related
     assert related.count('<li><a href="/papers/') >= 3
+
+
+def test_pages_do_not_look_at_template_files_again_on_every_render(client, monkeypatch):
+    client.get("/")  # the templates are loaded once
+    looked_at: list[str] = []
+    real_getmtime = os.path.getmtime
+
+    def getmtime(path):
+        looked_at.append(str(path))
+        return real_getmtime(path)
+
+    monkeypatch.setattr(os.path, "getmtime", getmtime)
+    assert client.get("/").status_code == 200
+    assert not [path for path in looked_at if path.endswith(".html")]
