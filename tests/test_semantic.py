@@ -556,6 +556,7 @@ def test_every_mode_honours_every_filter(
 ) -> None:
     # Narrow filters are served one way, broad ones another, the broadest a third: force each.
     monkeypatch.setattr(rankers_module, "FILTERED_EXACT_LIMIT", 10_000 if strategy.startswith("score") else 0)
+    monkeypatch.setattr(rankers_module, "NEIGHBOUR_COST_IN_PAPERS", 11 if strategy.startswith("score") else 0)
     monkeypatch.setattr(keyword_module, "ALLOWED_IDS_LIMIT", 0 if strategy.startswith("ask") else 250_000)
     filters, allowed = FILTERS[name]
     expected = {p.id for p in small_core.store.papers.get_many(list(range(1, 40))) if allowed(p)}
@@ -572,6 +573,26 @@ def test_every_mode_honours_every_filter(
         query_vector = small_core.embedder.embed(["models"])[0]
         similar = {i for i in expected if small_core.vectors.vector_of(i) @ query_vector > SEMANTIC_FLOOR}
         assert set(ids_of(page)) == similar
+
+
+@pytest.mark.parametrize(("neighbour_cost", "expected"), [(0, "graph"), (10_000, "exact")])
+def test_a_broad_filter_is_scored_exactly_while_that_costs_less_than_the_neighbours_needed(
+    small_core: PaperFeed, monkeypatch, neighbour_cost: int, expected: str
+) -> None:
+    monkeypatch.setattr(rankers_module, "FILTERED_EXACT_LIMIT", 0)
+    monkeypatch.setattr(rankers_module, "NEIGHBOUR_COST_IN_PAPERS", neighbour_cost)
+    searches: list[str] = []
+    search = small_core.vectors.search
+
+    def recorded(vector, k, *, among=None, exact=None):
+        searches.append("graph" if among is None else "exact")
+        return search(vector, k, among=among, exact=exact)
+
+    monkeypatch.setattr(small_core.vectors, "search", recorded)
+    # cs.LG lets most of the 40 papers through: 2 * depth * 40 / count neighbours are needed.
+    small_core.search(SearchRequest(query="models", mode="semantic", filters=SearchFilters(category="cs.LG")))
+
+    assert searches == [expected]
 
 
 @pytest.mark.parametrize("mode", ["semantic", "hybrid"])
