@@ -222,3 +222,24 @@ def test_filtered_search_scores_the_mapped_int8_matrix_as_exactly_as_float_vecto
     assert len(newer) == 120 and len(vectors) == 120
     ids, _ = vectors.search(query, 120, among=list(newer))
     assert sorted(ids) == sorted(newer)
+
+
+def test_a_paper_the_graph_dropped_since_the_matrix_was_written_is_never_a_filtered_result(core, monkeypatch):
+    add_unembedded(core, 80)
+    core.sync_vectors()  # writes the graph and the int8 matrix
+    vectors = core.vectors
+    query = core.embedder.embed(["protein folding"])[0]
+    everyone = list(range(1, 2_000))
+    best = vectors.search(query, 1, among=everyone)[0][0]
+
+    # Hidden, then dropped from the graph by a run stopped at a checkpoint: the matrix still has it.
+    core.store.papers.set_hidden(best, True)
+    add_unembedded(core, 40, first=1_000)
+    monkeypatch.setattr(vectors_module, "EMBED_BATCH", 40)
+    stop = threading.Event()
+    core.sync_vectors(progress=lambda n: stop.set(), stop=stop)
+    vectors.search(query, 1)  # maps the newer graph
+    assert best in set(vectors._matrix[0].tolist())
+
+    ids, _ = vectors.search(query, 10, among=everyone)
+    assert best not in ids and len(ids) == 10

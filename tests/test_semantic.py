@@ -556,7 +556,7 @@ def test_every_mode_honours_every_filter(
 ) -> None:
     # Narrow filters are served one way, broad ones another, the broadest a third: force each.
     monkeypatch.setattr(rankers_module, "FILTERED_EXACT_LIMIT", 10_000 if strategy.startswith("score") else 0)
-    monkeypatch.setattr(rankers_module, "NEIGHBOUR_COST_IN_PAPERS", 11 if strategy.startswith("score") else 0)
+    monkeypatch.setattr(rankers_module, "NEIGHBOUR_COST_IN_PAPERS", 20 if strategy.startswith("score") else 0)
     monkeypatch.setattr(keyword_module, "ALLOWED_IDS_LIMIT", 0 if strategy.startswith("ask") else 250_000)
     filters, allowed = FILTERS[name]
     expected = {p.id for p in small_core.store.papers.get_many(list(range(1, 40))) if allowed(p)}

@@ -31,12 +31,12 @@ SEMANTIC_DEPTH = 200
 HYBRID_DEPTH = 100
 # A filtered semantic search either scores every allowed paper exactly or takes nearest
 # neighbours from the HNSW graph, in proportion to the share the filters allow, until enough
-# pass. Scoring exactly costs about 0.7 µs a paper (int8 rows of the memory-mapped matrix); a
-# graph search for k neighbours about 8 µs a neighbour once k runs into the thousands (1M papers,
+# pass. Scoring exactly costs about 0.3 µs a paper (int8 rows of the memory-mapped matrix); a
+# graph search for k neighbours 5-8 µs a neighbour once k runs into the thousands (1M papers,
 # one core). So it scores exactly up to FILTERED_EXACT_LIMIT papers, and beyond that while the
 # papers to score cost less than the neighbours the graph would have to give.
 FILTERED_EXACT_LIMIT = 20_000
-NEIGHBOUR_COST_IN_PAPERS = 11  # one neighbour from the graph costs as much as scoring this many
+NEIGHBOUR_COST_IN_PAPERS = 20  # one neighbour from the graph costs as much as scoring this many
 # Threads for the keyword half of hybrid searches (one per search the server runs at once).
 _KEYWORD_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="hybrid-keyword")
 

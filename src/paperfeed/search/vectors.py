@@ -494,10 +494,9 @@ class VectorIndex:
     def _search_among(
         self, index: Index, query: np.ndarray, among: Sequence[int], k: int
     ) -> tuple[list[int], list[float]]:
-        keys = np.unique(np.asarray(among, dtype=np.uint64))
-        if len(keys) == 0:
-            return [], []
-        keys = keys[np.asarray(index.contains(keys), dtype=bool).reshape(-1)]
+        keys = np.asarray(among, dtype=np.uint64)
+        if len(keys) > 1 and not bool(np.all(keys[1:] > keys[:-1])):
+            keys = np.unique(keys)  # callers mostly pass sorted ids already: no need to sort
         if len(keys) == 0:
             return [], []
         found_keys, found_scores = [], []
@@ -508,20 +507,38 @@ class VectorIndex:
             in_matrix = ids[at] == keys
             subset = np.ascontiguousarray(rows[at[in_matrix]])
             if len(subset):
-                found = brute_force_search(
-                    subset, _to_int8(query[None, :])[0], min(k, len(subset)), MetricKind.Cos, exact=True
-                )
-                found_keys.append(keys[in_matrix][np.asarray(found.keys, dtype=np.int64)])
-                found_scores.append(1.0 - np.asarray(found.distances, dtype=np.float32))
+                kept_keys, kept_scores = self._best_rows(index, subset, keys[in_matrix], query, k)
+                found_keys.append(kept_keys)
+                found_scores.append(kept_scores)
             keys = keys[~in_matrix]  # added since the matrix was written: ask the graph
+        if len(keys):
+            keys = keys[np.asarray(index.contains(keys), dtype=bool).reshape(-1)]
         if len(keys):
             found_keys.append(keys)
             vectors = np.asarray(index.get(keys), dtype=np.float32).reshape(len(keys), -1)
             found_scores.append(vectors @ query)
+        if not found_keys:
+            return [], []
         keys = np.concatenate(found_keys)
         scores = np.concatenate(found_scores)
         top = np.argsort(-scores, kind="stable")[:k]
         return [int(keys[i]) for i in top], [float(scores[i]) for i in top]
+
+    @staticmethod
+    def _best_rows(
+        index: Index, rows: np.ndarray, keys: np.ndarray, query: np.ndarray, k: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The `k` best of the matrix `rows` (of `keys`) that the graph still holds. The matrix
+        is rewritten only at the end of an embedding run, so it may keep a paper the graph has
+        dropped since; asking the graph about the best few costs less than about every key."""
+        wanted = min(len(rows), 2 * k)
+        while True:
+            found = brute_force_search(rows, _to_int8(query[None, :])[0], wanted, MetricKind.Cos, exact=True)
+            best = keys[np.asarray(found.keys, dtype=np.int64)]
+            held = np.asarray(index.contains(best), dtype=bool).reshape(-1)
+            if held.sum() >= k or wanted == len(rows):
+                return best[held], (1.0 - np.asarray(found.distances, dtype=np.float32))[held]
+            wanted = min(len(rows), wanted * 4)
 
 
 def _parse_time(value: str | None) -> dt.datetime | None:
