@@ -218,11 +218,11 @@ def main() -> None:
 
             server_pg = PostgresServer.start()
             database_url = server_pg.new_database(migrated=False)
-        env = {
-            **os.environ,
-            "PAPERFEED_DATA_DIR": str(data_dir),
-            "PAPERFEED_EMBEDDER": os.environ.get("PAPERFEED_EMBEDDER", "minilm-static"),
-        }
+        env = {**os.environ, "PAPERFEED_DATA_DIR": str(data_dir)}
+        if args.data_dir is None:
+            # The fresh demo instance embeds quickly with the static model; an instance of your
+            # own keeps its embedder (another would re-embed it, and embed queries differently).
+            env.setdefault("PAPERFEED_EMBEDDER", "minilm-static")
         if database_url:
             env["PAPERFEED_DATABASE_URL"] = database_url
         os.environ.update(env)
