@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
+import tantivy
 
 from helpers import add_papers, day, paper
 from paperfeed.errors import InvalidInput
 from paperfeed.library.authors import index_pattern, parse
 from paperfeed.models import SearchFilters, SearchRequest
-from paperfeed.search.keyword import SCHEMA_VERSION, STATE_FILE
+from paperfeed.search.keyword import FIELD_BOOSTS, SCHEMA_VERSION, STATE_FILE
+from paperfeed.search.query import parse_user_query
 from paperfeed.search.spelling import Speller, Vocabulary, words_of
+
+QUERY_FILES = [
+    Path(__file__).parent.parent / "eval" / name for name in ("queries.jsonl", "dev_queries.jsonl")
+]
 
 
 def keyword(core, query: str = "", **kwargs):
@@ -253,3 +260,43 @@ def test_the_spelling_vocabulary_counts_the_papers_using_a_word_not_its_occurren
     Vocabulary.count(("Diffusion models", "Diffusion models denoise; diffusion is slow."), counts)
     Vocabulary.count(("Über Diffusion", ""), counts)
     assert (counts["diffusion"], counts["models"], counts["über"], counts["slow"]) == (2, 1, 1, 1)
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"category": "cs.CL"}, {"date_from": day("2024-01-01")}],
+    ids=["no filter", "category", "dates"],
+)
+def test_a_short_querys_phrase_ranks_and_scores_exactly_as_one_query_would(demo_core, filters):
+    # The words and their phrase are searched apart (faster); asked as one tantivy query, they
+    # must give the same papers, the same scores, on every page.
+    index = demo_core.keyword
+    queries = [
+        json.loads(line)["query"]
+        for path in QUERY_FILES
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+    queries += ["GPT-4", "fine-tuning", "linear attention", "diffusion models for video generation"]
+    compared = 0
+    for text in queries:
+        parsed = parse_user_query(text)
+        if not parsed.phrase_boost:
+            continue
+        compared += 1
+        one_query = index.index.parse_query_lenient(
+            parsed.to_tantivy(), list(FIELD_BOOSTS), field_boosts=FIELD_BOOSTS
+        )[0]
+        filter_queries = index._filter_queries(SearchFilters(**filters))
+        if filter_queries:
+            one_query = tantivy.Query.boolean_query(
+                [(tantivy.Occur.Must, one_query)] + [(tantivy.Occur.Must, q) for q in filter_queries]
+            )
+        searcher = index.index.searcher()
+        for offset in (0, 10):
+            expected = searcher.search(one_query, limit=10, offset=offset, count=True)
+            found = index.search(parsed, SearchFilters(**filters), limit=10, offset=offset)
+            expected_ids = [int(i) for i in searcher.fast_field_values("id", [a for _s, a in expected.hits])]
+            assert found.ids == expected_ids, text
+            assert found.scores == pytest.approx([score for score, _a in expected.hits], rel=1e-6), text
+            assert found.total == expected.count, text
+    assert compared >= 40

