@@ -59,10 +59,10 @@ def machine() -> str:
     )
 
 
-def settings(data_dir: Path, embedder: str, models_dir: Path):
+def settings(data_dir: Path, embedder: str, models_dir: Path, database_url: str | None = None):
     from paperfeed.config import Settings
 
-    return Settings(data_dir=data_dir, embedder=embedder, models_dir=models_dir)
+    return Settings(data_dir=data_dir, embedder=embedder, models_dir=models_dir, database_url=database_url)
 
 
 # --- embedders: throughput and quality --------------------------------------------------------------
@@ -152,13 +152,16 @@ def build_vectors(core, size: int, anchors: np.ndarray) -> None:
     print(f"  vector index (HNSW) in {time.perf_counter() - started:.0f} s", flush=True)
 
 
-def build_store(size: int, data_dir: Path, models_dir: Path, embedder: str) -> None:
-    """A store of `size` synthetic papers with keyword and vector indexes."""
+def build_store(
+    size: int, data_dir: Path, models_dir: Path, embedder: str, database_url: str | None = None
+) -> None:
+    """A store of `size` synthetic papers with keyword and vector indexes (in `database_url`'s
+    database when given, else SQLite in `data_dir`)."""
     from paperfeed.core import PaperFeed
     from paperfeed.models import PaperRecord
     from paperfeed.text import finish_record
 
-    core = PaperFeed(settings(data_dir, embedder, models_dir))
+    core = PaperFeed(settings(data_dir, embedder, models_dir, database_url))
     words = " ".join(json.loads(line)["abstract"] for line in _demo_abstracts()).split()
     rng = random.Random(size)
     categories = ["cs.CL", "cs.LG", "cs.CV", "cs.AI", "stat.ML", "cs.RO", "cs.IR", "math.OC"]

@@ -2,10 +2,13 @@
 
     python benchmarks/load_test.py --backend sqlite --users 50 --seconds 60
     python benchmarks/load_test.py --backend postgresql --users 50 --seconds 60 --workers 2
+    python benchmarks/load_test.py --backend postgresql --papers 1000000   # a large synthetic store
     python benchmarks/load_test.py --data-dir /path/to/store --users 50 --seconds 60   # a store of your own
 
-Sets up its own instance (demo data, one account per simulated user), or uses the instance in
-`--data-dir` (adding the accounts it lacks), starts `paperfeed serve` on 127.0.0.1, and reports
+Sets up its own instance (demo data, or with `--papers N` the synthetic store of the semantic
+benchmark: N papers, real-shaped vectors of the default model; one account per simulated user),
+or uses the instance in `--data-dir` (adding the accounts it lacks), starts `paperfeed serve` on
+127.0.0.1, and reports
 requests/s, latency percentiles (overall and per kind of request) and errors. Searches use every
 mode, a third of them with filters (a category, a date range, or both). At the end it checks
 that every vote a user saw acknowledged is in the database: no lost updates.
@@ -71,6 +74,18 @@ def prepare(data_dir: Path, database_url: str | None, users: int, *, demo: bool)
     ids = [p.url_id for p in core.day(per_page=100).papers]
     core.close()
     return ids
+
+
+def build_synthetic(papers: int, data_dir: Path, database_url: str | None) -> None:
+    """The semantic benchmark's store: synthetic papers, the default model's vectors of demo
+    abstracts mixed and perturbed (see bench_semantic.py), keyword and HNSW indexes."""
+    from bench_semantic import build_store
+
+    from paperfeed.config import Settings
+
+    settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
+    print(f"building {papers:,} synthetic papers ({settings.embedder}) ...", flush=True)
+    build_store(papers, data_dir, settings.model_dir, settings.embedder, database_url)
 
 
 def search_params(rng: random.Random) -> tuple[str, dict[str, str]]:
@@ -196,6 +211,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--data-dir", type=Path, help="use this instance instead of a fresh demo one")
+    parser.add_argument("--papers", type=int, help="a fresh instance of this many synthetic papers, not the demo")
     parser.add_argument("--database-url", help="with --data-dir: the instance's database, if not SQLite")
     parser.add_argument(
         "--think",
@@ -219,14 +235,16 @@ def main() -> None:
             server_pg = PostgresServer.start()
             database_url = server_pg.new_database(migrated=False)
         env = {**os.environ, "PAPERFEED_DATA_DIR": str(data_dir)}
-        if args.data_dir is None:
+        if args.papers and not args.data_dir:
+            build_synthetic(args.papers, data_dir, database_url)
+        elif args.data_dir is None:
             # The fresh demo instance embeds quickly with the static model; an instance of your
             # own keeps its embedder (another would re-embed it, and embed queries differently).
             env.setdefault("PAPERFEED_EMBEDDER", "minilm-static")
         if database_url:
             env["PAPERFEED_DATABASE_URL"] = database_url
         os.environ.update(env)
-        paper_ids = prepare(data_dir, database_url, args.users, demo=args.data_dir is None)
+        paper_ids = prepare(data_dir, database_url, args.users, demo=args.data_dir is None and not args.papers)
         port = free_port()
         server_log = Path(tmp) / "server.log"
         server = subprocess.Popen(

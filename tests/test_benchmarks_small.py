@@ -172,3 +172,15 @@ def test_the_load_test_reports_latency_per_kind_of_request_and_checks_every_vote
     assert "errors:    0" in done.stdout and "0 lost or phantom votes" in done.stdout
     kinds = {line.split("|")[1].strip() for line in done.stdout.splitlines() if line.startswith("| ")}
     assert {"home", "paper page"} <= kinds and any(kind.startswith("search ") for kind in kinds)
+
+
+def test_the_load_test_builds_a_synthetic_store_of_the_size_asked(models_dir: Path) -> None:
+    command = [sys.executable, str(BENCHMARKS / "load_test.py"), "--papers", "1500", "--users", "3",
+               "--seconds", "3", "--think", "0.05", "0.1"]  # fmt: skip
+    env = {**os.environ, "PAPERFEED_MODELS_DIR": str(models_dir), "PAPERFEED_EMBEDDER": "minilm-static"}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "building 1,500 synthetic papers (minilm-static)" in done.stdout
+    assert "errors:    0" in done.stdout and "0 lost or phantom votes" in done.stdout
+    searches = [line for line in done.stdout.splitlines() if line.startswith("| search ")]
+    assert searches  # the synthetic store answers every mode
