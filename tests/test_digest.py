@@ -740,10 +740,10 @@ def test_the_scheduler_sends_due_digests_from_a_background_thread(
     assert len(mailbox.digests_to("scheduled@example.org")) == 1  # the later run found it sent
 
 
-def test_the_papers_of_a_recommendation_window_are_read_by_index_not_by_a_scan(core: PaperFeed) -> None:
+def sqlite_plan_of_last_query(core: PaperFeed, call):
+    """What `call()` returns, and SQLite's plan for the last statement it ran."""
     if core.store.engine.dialect.name != "sqlite":
         pytest.skip("the plan is asked of SQLite; PostgreSQL plans by table size")
-    add_papers(core, paper("Recent", published=TODAY), paper("Old", published=TODAY - dt.timedelta(days=400)))
     statements: list[tuple[str, tuple]] = []
 
     def remember(conn, cursor, statement, parameters, context, executemany) -> None:
@@ -751,12 +751,27 @@ def test_the_papers_of_a_recommendation_window_are_read_by_index_not_by_a_scan(c
 
     sa.event.listen(core.store.engine, "before_cursor_execute", remember)
     try:
-        recent = core.store.subscriptions.recent_papers(TODAY - dt.timedelta(days=7), 100)
+        answer = call()
     finally:
         sa.event.remove(core.store.engine, "before_cursor_execute", remember)
-
-    assert len(recent) == 1
     statement, parameters = statements[-1]
     with core.store.engine.connect() as conn:
         plan = " ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
+    return answer, plan
+
+
+def test_the_papers_of_a_recommendation_window_are_read_by_index_not_by_a_scan(core: PaperFeed) -> None:
+    add_papers(core, paper("Recent", published=TODAY), paper("Old", published=TODAY - dt.timedelta(days=400)))
+    recent, plan = sqlite_plan_of_last_query(
+        core, lambda: core.store.subscriptions.recent_papers(TODAY - dt.timedelta(days=7), 100)
+    )
+    assert len(recent) == 1
     assert "SCAN papers" not in plan, plan
+
+
+def test_the_models_with_vectors_are_counted_without_reading_the_vectors(core: PaperFeed) -> None:
+    add_papers(core, paper("Embedded", published=TODAY))
+    core.sync_vectors()
+    models, plan = sqlite_plan_of_last_query(core, core.store.subscriptions.embedding_models)
+    assert [(model, count) for model, count, _latest in models] == [(core.embedder.key, 1)]
+    assert "COVERING INDEX" in plan, plan

@@ -121,6 +121,8 @@ paper_embeddings = sa.Table(
     sa.Column("vector", sa.LargeBinary, nullable=False),
     sa.Column("text_hash", sa.String(40), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
+    # Which models have vectors, how many and how recent, read without the vectors (digests ask).
+    sa.Index("ix_paper_embeddings_model_updated_at", "model", "updated_at"),
 )
 
 # --- community: accounts, sessions, votes, comments, submissions ------------------------------
