@@ -704,3 +704,24 @@ def test_the_model_runs_on_a_cuda_gpu_when_onnxruntime_offers_one_and_on_the_cpu
     assert execution_providers(["CPUExecutionProvider"]) == ["CPUExecutionProvider"]
     gpu = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
     assert execution_providers(gpu) == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+
+
+def test_a_server_start_loads_the_model_and_maps_the_vector_index_before_any_search(small_core) -> None:
+    fresh = PaperFeed(small_core.settings)  # what `paperfeed serve` opens
+    assert "embedder" not in vars(fresh) and fresh.vectors._index is None
+    fresh.warm_up()
+    assert "embedder" in vars(fresh)  # the model is loaded (cached on the core)
+    assert fresh.vectors._index is not None  # the graph is mapped
+    fresh.close()
+
+
+def test_warming_up_without_a_model_leaves_keyword_search_serving(small_core, monkeypatch) -> None:
+    def missing(*_args):
+        raise ModelUnavailable("embedding model all-MiniLM-L6-v2 is not installed")
+
+    fresh = PaperFeed(small_core.settings)
+    monkeypatch.setattr(embeddings, "_make", missing)
+    monkeypatch.setattr(embeddings, "_loaded", {})
+    fresh.warm_up()
+    assert fresh.search(SearchRequest(query="robot", mode="keyword")).items
+    fresh.close()

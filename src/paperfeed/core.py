@@ -23,7 +23,7 @@ from paperfeed.community.comments import Comments
 from paperfeed.community.submissions import Submissions
 from paperfeed.community.trending import top_of_day, trending
 from paperfeed.config import Settings
-from paperfeed.errors import InvalidInput, NotFound
+from paperfeed.errors import InvalidInput, NotFound, PaperfeedError
 from paperfeed.ingest import open_sources
 from paperfeed.ingest.arxiv_api import ArxivClient
 from paperfeed.ingest.base import Source
@@ -203,6 +203,14 @@ class PaperFeed:
         """Bring the keyword index up to date at start-up (rebuilding it if it was lost). Vectors
         are left to the embedding worker: embedding can take hours, and the site serves meanwhile."""
         self.keyword.sync(self.store)
+
+    def warm_up(self) -> None:
+        """Load now what the first searches would load while visitors wait: the model, the map of
+        the vector index and the keyword searcher. A server calls this before it takes requests:
+        under load, the first searches after a start queued behind that loading for seconds. A
+        missing model is not an error here (keyword search still serves)."""
+        with contextlib.suppress(PaperfeedError):
+            self.search(SearchRequest(query="warm up", mode="hybrid", per_page=1), brief=True)
 
     # --- followed sources -------------------------------------------------------------------------
 

@@ -84,6 +84,7 @@ def serve_command(
     embedder = start_embed_worker(core) if (settings.embed_worker if embed is None else embed) else None
     try:
         if workers == 1:
+            core.warm_up()
             # workers=1 spelled out: uvicorn would otherwise take $WEB_CONCURRENCY.
             # Proxy headers are the application's job (it reads X-Forwarded-Host too).
             uvicorn.run(

@@ -159,5 +159,5 @@ def create_app_from_env() -> FastAPI:
     from paperfeed.config import Settings
 
     core = PaperFeed(Settings.from_env())
-    core.embedder  # noqa: B018 - load the model now, not inside the first visitor's request
+    core.warm_up()  # the model and indexes now, not inside the first visitors' requests
     return create_app(core)
