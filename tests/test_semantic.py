@@ -725,3 +725,31 @@ def test_warming_up_without_a_model_leaves_keyword_search_serving(small_core, mo
     fresh.warm_up()
     assert fresh.search(SearchRequest(query="robot", mode="keyword")).items
     fresh.close()
+
+
+def test_searches_asking_for_the_same_filter_at_once_read_what_it_allows_once(small_core, monkeypatch) -> None:
+    import threading
+    import time
+
+    index, reads = small_core.keyword, []
+    real = index.filter_matches
+
+    def counting(filters, *, limit, **kwargs):
+        if limit > 1:  # reading the allowed ids, not counting them
+            reads.append(limit)
+            time.sleep(0.05)  # long enough for every other search to arrive meanwhile
+        return real(filters, limit=limit, **kwargs)
+
+    monkeypatch.setattr(index, "filter_matches", counting)
+    filters = SearchFilters(category="cs.LG")
+    answers = []
+    searches = [
+        threading.Thread(target=lambda: answers.append(index.allowed(filters, ids_at_once=10**6))) for _ in range(8)
+    ]
+    for search in searches:
+        search.start()
+    for search in searches:
+        search.join()
+
+    assert len(reads) == 1
+    assert len({tuple(answer.ids) for answer in answers}) == 1 and len(answers) == 8

@@ -139,6 +139,7 @@ class KeywordIndex:
         self._generation = ""
         self.vocabulary = Vocabulary(self.path / VOCABULARY_FILE)
         self._allowed: OrderedDict[tuple, AllowedPapers] = OrderedDict()
+        self._reading: dict[tuple, threading.Lock] = {}  # one lock per filter being read
         self._allowed_lock = threading.Lock()
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -437,32 +438,50 @@ class KeywordIndex:
     def allowed(self, filters: SearchFilters, *, ids_at_once: int = 0) -> AllowedPapers:
         """What `filters` let through, remembered until the index changes. The ids come with it
         at once when at most `ids_at_once` papers pass; else from the second time the same
-        filters are asked for (reading them costs more than a filter used once saves)."""
+        filters are asked for (reading them costs more than a filter used once saves). One
+        thread reads what a filter allows while others asking for the same filter wait for its
+        answer: reading 100,000 ids holds the GIL for tens of milliseconds, and a dozen searches
+        reading the same ids at once stalled the server for seconds."""
         # A sync marks a new generation; papers an import indexes meanwhile change the count.
+        generation = (self.generation(), self.doc_count(fresh=False))
         key = (
-            (self.generation(), self.doc_count(fresh=False)),
+            generation,
             (filters.date_from, filters.date_to, filters.author, filters.category, filters.has_code),
         )
         with self._allowed_lock:
-            if self._allowed and next(iter(self._allowed))[0] != key[0]:
-                self._allowed.clear()  # the index changed since: every answer may have
-            found = self._allowed.get(key)
-            if found is not None:
-                self._allowed.move_to_end(key)
-        if found is None:
-            found = AllowedPapers(count=self.filter_matches(filters, limit=1).total, ids=None)
-            wanted = found.count <= ids_at_once
-        else:
-            wanted = found.ids is None
-        if wanted and found.count <= ALLOWED_IDS_LIMIT:
-            ids = self.filter_matches(filters, limit=found.count).ids
-            found = AllowedPapers(count=found.count, ids=np.sort(np.asarray(ids, dtype=np.int64)))
-        with self._allowed_lock:
-            if self._allowed and next(iter(self._allowed))[0] != key[0]:
-                self._allowed.clear()
-            self._allowed[key] = found
-            while len(self._allowed) > ALLOWED_CACHE_ENTRIES:
-                self._allowed.popitem(last=False)
+            found = self._remembered(key)
+            if found is not None and (found.ids is not None or found.count > ALLOWED_IDS_LIMIT):
+                return found
+            reading = self._reading.setdefault(key, threading.Lock())
+        with reading:
+            with self._allowed_lock:
+                found = self._remembered(key) or found
+            if found is None:
+                found = AllowedPapers(count=self.filter_matches(filters, limit=1).total, ids=None)
+                wanted = found.count <= ids_at_once
+            else:
+                wanted = found.ids is None
+            if wanted and found.count <= ALLOWED_IDS_LIMIT:
+                ids = self.filter_matches(filters, limit=found.count).ids
+                found = AllowedPapers(count=found.count, ids=np.sort(np.asarray(ids, dtype=np.int64)))
+            with self._allowed_lock:
+                self._remembered(key)  # forgets older generations
+                self._allowed[key] = found
+                while len(self._allowed) > ALLOWED_CACHE_ENTRIES:
+                    self._allowed.popitem(last=False)
+                if len(self._reading) > 4 * ALLOWED_CACHE_ENTRIES:
+                    self._reading = {k: lock for k, lock in self._reading.items() if lock.locked()}
+        return found
+
+    def _remembered(self, key: tuple) -> AllowedPapers | None:
+        """The remembered answer for `key`, after forgetting those of older generations (under
+        `_allowed_lock`)."""
+        if self._allowed and next(iter(self._allowed))[0] != key[0]:
+            self._allowed.clear()  # the index changed since: every answer may have
+            self._reading = {k: lock for k, lock in self._reading.items() if k[0] == key[0]}
+        found = self._allowed.get(key)
+        if found is not None:
+            self._allowed.move_to_end(key)
         return found
 
     def filter_matches(
