@@ -237,6 +237,8 @@ def main() -> None:
         env = {**os.environ, "PAPERFEED_DATA_DIR": str(data_dir)}
         if args.papers and not args.data_dir:
             build_synthetic(args.papers, data_dir, database_url)
+            # Its vectors go straight into the index, not the store: nothing is left to embed.
+            env["PAPERFEED_EMBED_WORKER"] = "0"
         elif args.data_dir is None:
             # The fresh demo instance embeds quickly with the static model; an instance of your
             # own keeps its embedder (another would re-embed it, and embed queries differently).
