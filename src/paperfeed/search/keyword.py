@@ -440,8 +440,8 @@ class KeywordIndex:
         at once when at most `ids_at_once` papers pass; else from the second time the same
         filters are asked for (reading them costs more than a filter used once saves). One
         thread reads what a filter allows while others asking for the same filter wait for its
-        answer: reading 100,000 ids holds the GIL for tens of milliseconds, and a dozen searches
-        reading the same ids at once stalled the server for seconds."""
+        answer: reading 100,000 ids holds the GIL for tens of milliseconds, so searches reading
+        the same ids at once would each pay that and hold up every other request meanwhile."""
         # A sync marks a new generation; papers an import indexes meanwhile change the count.
         generation = (self.generation(), self.doc_count(fresh=False))
         key = (
