@@ -204,20 +204,11 @@ class HybridRanker:
         in another thread while this one embeds the query and searches by meaning: tantivy
         and ONNX Runtime both let go of the GIL, so the two halves take the time of the longer."""
         pending = _KEYWORD_THREADS.submit(self.keyword.rank, query, filters, limit=self.depth)
-        semantic = None
-        if self.semantic.knows_a_word(query):
-            query.has_known_words = True
-            semantic = self.semantic.nearest(query.vector, filters, self.depth)
-        keyword = pending.result().scored
-        if semantic is None:
-            if keyword:
-                query.has_known_words = True
-            semantic = (
-                self.semantic.nearest(query.vector, filters, self.depth)
-                if self.semantic.understands(query)
-                else []
-            )
-        return keyword, semantic
+        if not self.semantic.knows_a_word(query) and pending.result().scored:
+            query.has_known_words = True  # a paper contains one of its words: meaning is worth asking
+        understood = self.semantic.understands(query)
+        semantic = self.semantic.nearest(query.vector, filters, self.depth) if understood else []
+        return pending.result().scored, semantic
 
     def rank(self, query: Query, filters: SearchFilters, *, limit: int, offset: int = 0) -> Ranking:
         keyword, semantic = self.candidates(query, filters)
