@@ -506,6 +506,56 @@ def test_the_approximate_index_returns_the_same_top_results_as_exact_search(tmp_
     assert reopened.search(queries[0], 10)[0] == index.search(queries[0], 10)[0]
 
 
+def _unit_vectors(count: int, seed: int = 3) -> np.ndarray:
+    """Like sentence embeddings: unit vectors of 384 dimensions around a few shared directions."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(20, 384))
+    vectors = centres[rng.integers(0, 20, count)] + rng.normal(scale=0.8, size=(count, 384))
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_the_graph_keeps_int8_vectors_whose_scores_stay_within_0_004_of_the_exact_cosine(
+    tmp_path: Path,
+) -> None:
+    vectors = _unit_vectors(3_000)
+    ids = np.arange(1, 3_001)
+    index = VectorIndex(tmp_path / "vectors", exact_limit=0)
+    index.build([(ids, vectors)])
+    queries = _unit_vectors(20, seed=4)
+
+    assert index._state()["dtype"] == "i8"
+    for query in queries:
+        found, scores = index.search(query, 10)
+        exact = vectors[np.asarray(found) - 1] @ query
+        assert np.max(np.abs(np.asarray(scores) - exact)) < 0.004  # usearch's own cast: 0.012
+    stored = index.vector_of(17)
+    assert abs(float(np.linalg.norm(stored)) - 1.0) < 1e-5 and float(stored @ vectors[16]) > 0.999
+
+
+def test_an_index_written_with_float16_vectors_is_still_searched_and_a_rebuild_makes_it_int8(
+    small_core: PaperFeed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paperfeed.search import vectors as vectors_module
+
+    monkeypatch.setattr(vectors_module, "VECTOR_DTYPE", "f16")
+    small_core.sync_vectors(rebuild=True)
+    state = small_core.vectors._state()
+    del state["dtype"]  # as the release before int8 wrote it
+    small_core.vectors._write_state({**state, "generation": state["generation"] + 1})
+    monkeypatch.undo()
+    query = "robot learns to walk"
+    before = small_core.search(SearchRequest(query=query, mode="semantic", per_page=3))
+
+    small_core.sync_vectors()  # an ordinary sync keeps the float16 graph
+    assert small_core.vectors._state().get("dtype", "f16") == "f16"
+    assert ids_of(small_core.search(SearchRequest(query=query, mode="semantic", per_page=3))) == ids_of(before)
+    small_core.sync_vectors(rebuild=True)
+
+    assert small_core.vectors._state()["dtype"] == "i8"
+    after = small_core.search(SearchRequest(query=query, mode="semantic", per_page=3))
+    assert ids_of(after) == ids_of(before) and len(before.items) == 3
+
+
 # --- searching in every mode ------------------------------------------------------------------------
 
 

@@ -1,7 +1,8 @@
 """The vector index for semantic search and related papers: paper ids and their embeddings,
 on disk under the index directory.
 
-Vectors are kept in a usearch index (float16, cosine). Below `exact_limit` papers every query is
+Vectors are kept in a usearch index (int8, cosine; indexes written before int8 keep float16
+until rebuilt). Below `exact_limit` papers every query is
 answered by brute force, which is exact and, at that size, faster than any graph; above it the
 index's HNSW graph answers approximately (recall measured in benchmarks/bench_semantic.py).
 The graph is maintained as papers are added, so crossing the limit needs no rebuild.
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
-from usearch.index import Index, MetricKind
+from usearch.index import Index, MetricKind, ScalarKind
 from usearch.index import search as brute_force_search
 
 from paperfeed.models import Paper
@@ -60,21 +61,45 @@ RELOAD_EVERY_S = 1.0
 # resumes from there; a save of 1M f16 vectors takes about a second.
 CHECKPOINT_EVERY_S = 60.0
 TEXT_COLUMNS = ("title", "abstract")  # all the sync reads of a paper, besides id and hidden
+# The graph's vectors: int8, each row scaled to fill int8's range (see _to_int8), half the size of
+# float16, so the graph of 2.6M papers maps 1.4 GB instead of 2.4 GB. usearch's own cast to int8
+# scales a unit vector by 127, which leaves its components (about ±0.05 in 384 dimensions) a few
+# levels each; vectors and queries are therefore scaled here and handed over as int8.
+VECTOR_DTYPE = "i8"
+LEGACY_DTYPE = "f16"  # indexes whose state names no dtype
 
 
 class IndexBusy(RuntimeError):
     """Another run is updating the vector index."""
 
 
-def _add(index: Index, vectors: dict[int, np.ndarray]) -> None:
-    keys = list(vectors)
-    index.add(np.asarray(keys, dtype=np.uint64), np.stack([vectors[k] for k in keys]))
-
-
 def _to_int8(vectors: np.ndarray) -> np.ndarray:
     """Each row scaled to fill int8's range and rounded (cosine is blind to the scale)."""
-    peaks = np.maximum(np.abs(vectors).max(axis=1, keepdims=True), 1e-12)
+    vectors = np.asarray(vectors, dtype=np.float32)
+    peaks = np.maximum(np.abs(vectors).max(axis=-1, keepdims=True), 1e-12)
     return np.round(vectors * (127 / peaks)).astype(np.int8)
+
+
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows at unit length: what the graph gives back is scaled (int8) or rounded (float16)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
+
+
+def _as_stored(index: Index, vectors: np.ndarray) -> np.ndarray:
+    """Vectors (or one query) in the form `index` keeps them."""
+    if index.dtype == ScalarKind.I8:
+        return _to_int8(vectors)
+    return np.asarray(vectors, dtype=np.float32)
+
+
+def _add_rows(index: Index, keys: np.ndarray | Sequence[int], vectors: np.ndarray) -> None:
+    index.add(np.asarray(keys, dtype=np.uint64), _as_stored(index, vectors))
+
+
+def _add(index: Index, vectors: dict[int, np.ndarray]) -> None:
+    keys = list(vectors)
+    _add_rows(index, keys, np.stack([vectors[k] for k in keys]))
 
 
 class VectorIndex:
@@ -122,11 +147,11 @@ class VectorIndex:
             self._write_lock.release()
 
     @staticmethod
-    def _new_index(dim: int) -> Index:
+    def _new_index(dim: int, dtype: str = VECTOR_DTYPE) -> Index:
         return Index(
             ndim=dim,
             metric="cos",
-            dtype="f16",
+            dtype=dtype,
             connectivity=CONNECTIVITY,
             expansion_add=EXPANSION_ADD,
             expansion_search=EXPANSION_SEARCH,
@@ -138,7 +163,7 @@ class VectorIndex:
         path = self.path / INDEX_FILE
         if not path.is_file() or not state.get("dim"):
             return None
-        index = self._new_index(int(state["dim"]))
+        index = self._new_index(int(state["dim"]), state.get("dtype", LEGACY_DTYPE))
         if writable:
             index.load(str(path))
         else:
@@ -209,6 +234,7 @@ class VectorIndex:
             index = None if fresh else self._load(state, writable=True)
             if index is None:
                 fresh, index = True, self._new_index(embedder.dim)
+            dtype = VECTOR_DTYPE if fresh else state.get("dtype", LEGACY_DTYPE)
             # The watermark moves only when a run completes: a checkpoint keeps the previous one,
             # so the run after an interruption looks at every paper the interrupted run had to.
             watermark = None if fresh else state.get("watermark")
@@ -223,6 +249,7 @@ class VectorIndex:
                     "instance": instance,
                     "model": embedder.key,
                     "dim": embedder.dim,
+                    "dtype": dtype,
                     "watermark": new_watermark,
                 }
                 self._checkpoint(index, held, index_changed=index_changed, final=final)
@@ -421,7 +448,7 @@ class VectorIndex:
             for ids, vectors in chunks:
                 if index is None:
                     index = self._new_index(int(vectors.shape[1]))
-                index.add(np.asarray(ids, dtype=np.uint64), np.asarray(vectors, dtype=np.float32))
+                _add_rows(index, ids, vectors)
             if index is None:
                 return 0
             self._save(index)
@@ -432,6 +459,7 @@ class VectorIndex:
                     "schema": SCHEMA_VERSION,
                     "model": model,
                     "dim": index.ndim,
+                    "dtype": VECTOR_DTYPE,
                     "generation": generation,
                     "matrix_generation": generation,
                 }
@@ -473,7 +501,7 @@ class VectorIndex:
         index = self._current()
         if index is None or not index.contains(paper_id):
             return None
-        return np.asarray(index.get(paper_id), dtype=np.float32).reshape(-1)
+        return _unit_rows(np.asarray(index.get(paper_id, dtype="f32")).reshape(-1))
 
     def search(
         self, vector: np.ndarray, k: int, *, among: Sequence[int] | None = None, exact: bool | None = None
@@ -488,7 +516,7 @@ class VectorIndex:
             return self._search_among(index, query, among, k)
         if exact is None:
             exact = len(index) <= self.exact_limit
-        found = index.search(query, min(k, len(index)), exact=exact)
+        found = index.search(_as_stored(index, query), min(k, len(index)), exact=exact)
         return [int(key) for key in found.keys], [1.0 - float(d) for d in found.distances]
 
     def _search_among(
@@ -515,8 +543,8 @@ class VectorIndex:
             keys = keys[np.asarray(index.contains(keys), dtype=bool).reshape(-1)]
         if len(keys):
             found_keys.append(keys)
-            vectors = np.asarray(index.get(keys), dtype=np.float32).reshape(len(keys), -1)
-            found_scores.append(vectors @ query)
+            vectors = _unit_rows(np.asarray(index.get(keys, dtype="f32")).reshape(len(keys), -1))
+            found_scores.append(vectors @ _unit_rows(query))
         if not found_keys:
             return [], []
         keys = np.concatenate(found_keys)
