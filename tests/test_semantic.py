@@ -645,6 +645,33 @@ def test_a_broad_filter_is_scored_exactly_while_that_costs_less_than_the_neighbo
     assert searches == [expected]
 
 
+def test_graph_neighbours_are_checked_against_a_filter_a_slice_at_a_time_until_enough_pass(
+    small_core: PaperFeed, monkeypatch
+) -> None:
+    semantic = small_core.rankers["semantic"]
+    filters = SearchFilters(category="cs.LG")
+    share = small_core.keyword.allowed(filters).count / len(small_core.vectors)
+    vector = small_core.embedder.embed(["models"])[0]
+    ids, scores = small_core.vectors.search(vector, len(small_core.vectors))
+    candidates = list(zip(ids, scores, strict=True))
+    allowed = set(small_core.keyword.filter_matches(filters, limit=100).ids)
+    asked: list[int] = []
+    filter_matches = small_core.keyword.filter_matches
+
+    def recorded(filters, *, limit, among=None, newest_first=False):
+        asked.append(len(among))
+        return filter_matches(filters, limit=limit, among=among, newest_first=newest_first)
+
+    monkeypatch.setattr(small_core.keyword, "filter_matches", recorded)
+    kept = semantic._passing(candidates, filters, 3, share)
+
+    assert kept == [c for c in candidates if c[0] in allowed][:3]
+    assert sum(asked) < len(candidates)  # not every neighbour fetched
+    assert semantic._passing(candidates, filters, len(candidates), share) == [
+        c for c in candidates if c[0] in allowed
+    ]
+
+
 @pytest.mark.parametrize("mode", ["semantic", "hybrid"])
 def test_what_a_filter_allows_is_asked_again_once_the_index_changes(small_core: PaperFeed, mode: str) -> None:
     robotics = SearchRequest(query="robot arm grasping", mode=mode, filters=SearchFilters(category="cs.RO"))

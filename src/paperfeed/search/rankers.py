@@ -166,18 +166,36 @@ class SemanticRanker:
             return list(zip(ids, scores, strict=True))
         # Many pass: take nearest neighbours in proportion to what the filters let through,
         # more until enough of them pass.
+        share = allowed.count / size
         fetch = min(size, max(depth * 2, -(-depth * 2 * size // allowed.count)))
         while True:
             ids, scores = self.vectors.search(vector, fetch)
             if allowed.ids is not None:
                 passes = allowed.contains(np.asarray(ids, dtype=np.int64)).tolist()
+                kept = [(i, s) for i, s, ok in zip(ids, scores, passes, strict=True) if ok]
             else:  # too many to hold: ask the index about these
-                passing = set(self.keyword.filter_matches(filters, among=ids, limit=len(ids)).ids)
-                passes = [i in passing for i in ids]
-            kept = [(i, s) for i, s, ok in zip(ids, scores, passes, strict=True) if ok]
+                kept = self._passing(list(zip(ids, scores, strict=True)), filters, depth, share)
             if len(kept) >= depth or fetch >= size:
                 return kept[:depth]
             fetch = min(size, fetch * 4)
+
+    def _passing(
+        self, candidates: list[tuple[int, float]], filters: SearchFilters, depth: int, share: float
+    ) -> list[tuple[int, float]]:
+        """The first `depth` of the (best first) `candidates` that `filters` allow. The index is
+        asked about them a slice at a time, each as long as should hold the papers still wanted
+        (with a quarter to spare): it costs about 17 µs a paper at 1M papers, and the fetch holds
+        twice what the filters are expected to let through."""
+        kept: list[tuple[int, float]] = []
+        start = 0
+        while start < len(candidates) and len(kept) < depth:
+            wanted = depth - len(kept)
+            end = min(len(candidates), start + max(wanted, math.ceil(1.25 * wanted / share)))
+            ids = [paper_id for paper_id, _score in candidates[start:end]]
+            passing = set(self.keyword.filter_matches(filters, among=ids, limit=len(ids)).ids)
+            kept.extend(candidate for candidate in candidates[start:end] if candidate[0] in passing)
+            start = end
+        return kept
 
 
 class HybridRanker:
