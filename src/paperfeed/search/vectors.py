@@ -65,7 +65,7 @@ RELOAD_EVERY_S = 1.0
 CHECKPOINT_EVERY_S = 60.0
 TEXT_COLUMNS = ("title", "abstract")  # all the sync reads of a paper, besides id and hidden
 # The graph's vectors: int8, each row scaled to fill int8's range (see _to_int8), half the size of
-# float16, so the graph of 2.6M papers maps 1.4 GB instead of 2.4 GB. usearch's own cast to int8
+# float16, so the graph of 2.6M papers maps 1.3 GB instead of 2.4 GB. usearch's own cast to int8
 # scales a unit vector by 127, which leaves its components (about ±0.05 in 384 dimensions) a few
 # levels each; vectors and queries are therefore scaled here and handed over as int8.
 VECTOR_DTYPE = "i8"
