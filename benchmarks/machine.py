@@ -39,3 +39,14 @@ def cpu_ghz(default: float = 2.1) -> float:
     except (OSError, ValueError):
         pass
     return default
+
+
+def cpu_flags() -> set[str]:
+    """The instruction-set flags the kernel reports for the first CPU (empty when unknown)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
