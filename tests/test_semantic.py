@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from usearch.index import ScalarKind
 
 from paperfeed.config import Settings
 from paperfeed.core import PaperFeed
@@ -523,7 +524,7 @@ def test_the_graph_keeps_int8_vectors_whose_scores_stay_within_0_004_of_the_exac
     index.build([(ids, vectors)])
     queries = _unit_vectors(20, seed=4)
 
-    assert index._state()["dtype"] == "i8"
+    assert index._current().dtype == ScalarKind.I8
     for query in queries:
         found, scores = index.search(query, 10)
         exact = vectors[np.asarray(found) - 1] @ query
@@ -537,21 +538,19 @@ def test_an_index_written_with_float16_vectors_is_still_searched_and_a_rebuild_m
 ) -> None:
     from paperfeed.search import vectors as vectors_module
 
-    monkeypatch.setattr(vectors_module, "VECTOR_DTYPE", "f16")
+    monkeypatch.setattr(vectors_module, "VECTOR_DTYPE", "f16")  # as the release before int8 wrote it
     small_core.sync_vectors(rebuild=True)
-    state = small_core.vectors._state()
-    del state["dtype"]  # as the release before int8 wrote it
-    small_core.vectors._write_state({**state, "generation": state["generation"] + 1})
     monkeypatch.undo()
+    assert small_core.vectors._current().dtype == ScalarKind.F16
     query = "robot learns to walk"
     before = small_core.search(SearchRequest(query=query, mode="semantic", per_page=3))
 
     small_core.sync_vectors()  # an ordinary sync keeps the float16 graph
-    assert small_core.vectors._state().get("dtype", "f16") == "f16"
+    assert small_core.vectors._current().dtype == ScalarKind.F16
     assert ids_of(small_core.search(SearchRequest(query=query, mode="semantic", per_page=3))) == ids_of(before)
     small_core.sync_vectors(rebuild=True)
 
-    assert small_core.vectors._state()["dtype"] == "i8"
+    assert small_core.vectors._current().dtype == ScalarKind.I8
     after = small_core.search(SearchRequest(query=query, mode="semantic", per_page=3))
     assert ids_of(after) == ids_of(before) and len(before.items) == 3
 

@@ -68,8 +68,9 @@ TEXT_COLUMNS = ("title", "abstract")  # all the sync reads of a paper, besides i
 # float16, so the graph of 2.6M papers maps 1.3 GB instead of 2.4 GB. usearch's own cast to int8
 # scales a unit vector by 127, which leaves its components (about ±0.05 in 384 dimensions) a few
 # levels each; vectors and queries are therefore scaled here and handed over as int8.
+# An index file records its own type, and loading or mapping it keeps that: an index of an
+# earlier release stays float16 until rebuilt.
 VECTOR_DTYPE = "i8"
-LEGACY_DTYPE = "f16"  # indexes whose state names no dtype
 
 
 class IndexBusy(RuntimeError):
@@ -150,11 +151,11 @@ class VectorIndex:
             self._write_lock.release()
 
     @staticmethod
-    def _new_index(dim: int, dtype: str = VECTOR_DTYPE) -> Index:
+    def _new_index(dim: int) -> Index:
         return Index(
             ndim=dim,
             metric="cos",
-            dtype=dtype,
+            dtype=VECTOR_DTYPE,  # a file loaded or mapped into it brings its own
             connectivity=CONNECTIVITY,
             expansion_add=EXPANSION_ADD,
             expansion_search=EXPANSION_SEARCH,
@@ -166,7 +167,7 @@ class VectorIndex:
         path = self.path / INDEX_FILE
         if not path.is_file() or not state.get("dim"):
             return None
-        index = self._new_index(int(state["dim"]), state.get("dtype", LEGACY_DTYPE))
+        index = self._new_index(int(state["dim"]))
         if writable:
             index.load(str(path))
         else:
@@ -237,7 +238,6 @@ class VectorIndex:
             index = None if fresh else self._load(state, writable=True)
             if index is None:
                 fresh, index = True, self._new_index(embedder.dim)
-            dtype = VECTOR_DTYPE if fresh else state.get("dtype", LEGACY_DTYPE)
             # The watermark moves only when a run completes: a checkpoint keeps the previous one,
             # so the run after an interruption looks at every paper the interrupted run had to.
             watermark = None if fresh else state.get("watermark")
@@ -252,7 +252,6 @@ class VectorIndex:
                     "instance": instance,
                     "model": embedder.key,
                     "dim": embedder.dim,
-                    "dtype": dtype,
                     "watermark": new_watermark,
                 }
                 self._checkpoint(index, held, index_changed=index_changed, final=final)
@@ -462,7 +461,6 @@ class VectorIndex:
                     "schema": SCHEMA_VERSION,
                     "model": model,
                     "dim": index.ndim,
-                    "dtype": VECTOR_DTYPE,
                     "generation": generation,
                     "matrix_generation": generation,
                 }
