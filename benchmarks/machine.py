@@ -8,14 +8,7 @@ from pathlib import Path
 
 
 def describe() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = _cpuinfo("model name") or platform.processor() or "unknown CPU"
     memory = ""
     try:
         kb = int(Path("/proc/meminfo").read_text().split()[1])
@@ -33,20 +26,22 @@ def cores() -> int:
 def cpu_ghz(default: float = 2.1) -> float:
     """The CPU's clock as the kernel reports it (a virtual machine reports the nominal one)."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("cpu MHz"):
-                return float(line.split(":", 1)[1]) / 1000
-    except (OSError, ValueError):
-        pass
-    return default
+        return float(_cpuinfo("cpu MHz") or "") / 1000
+    except ValueError:
+        return default
 
 
 def cpu_flags() -> set[str]:
     """The instruction-set flags the kernel reports for the first CPU (empty when unknown)."""
+    return set((_cpuinfo("flags") or "").split())
+
+
+def _cpuinfo(field: str) -> str | None:
+    """The first CPU's `field` in /proc/cpuinfo, or None where there is none."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
+            if line.startswith(field):
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return set()
+    return None
