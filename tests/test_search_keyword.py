@@ -175,6 +175,25 @@ def test_pages_do_not_overlap_and_cover_all_results(demo_core):
     assert first.has_next and second.has_prev
 
 
+def test_a_search_not_counted_finds_the_same_papers_and_counts_only_those(demo_core):
+    parsed = parse_user_query("language models")
+    counted = demo_core.keyword.search(parsed, SearchFilters(), limit=10)
+    uncounted = demo_core.keyword.search(parsed, SearchFilters(), limit=10, counted=False)
+    assert uncounted.ids == counted.ids and uncounted.scores == counted.scores
+    assert counted.total > 20 and uncounted.total == 10
+
+
+def test_a_filter_tells_which_of_some_papers_it_allows(small_core):
+    ids = {p.arxiv_id: p.id for p in (small_core.paper(a) for a in ("1706.03762", "1810.04805", "2006.11239"))}
+    allowed = small_core.keyword.filter_matches(
+        SearchFilters(category="cs.CL"), among=[*ids.values(), 10**9], limit=10
+    )
+    assert sorted(allowed.ids) == sorted([ids["1706.03762"], ids["1810.04805"]])
+    assert small_core.keyword.filter_matches(SearchFilters(), among=[ids["2006.11239"]], limit=10).ids == [
+        ids["2006.11239"]
+    ]
+
+
 def test_demo_search_finds_a_half_remembered_title(demo_core):
     assert titles(keyword(demo_core, "adams bashforth diffusion cache"))[0].startswith("AB-Cache")
 

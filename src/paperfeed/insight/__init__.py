@@ -174,4 +174,4 @@ class Insight:
         """Ids of the papers a keyword search matches (best first), for the map to light up."""
         if not query.strip():
             return []
-        return list(self.keyword.search(parse_user_query(query), SearchFilters(), limit=MAP_SEARCH_LIMIT).ids)
+        return list(self.keyword.search(parse_user_query(query), SearchFilters(), limit=MAP_SEARCH_LIMIT, counted=False).ids)

@@ -44,7 +44,7 @@ from paperfeed.store.papers import MergeOutcome
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Title and abstract words: tantivy's `en_stem` chain (split at non-alphanumerics, drop tokens of
 # 40 bytes or more, lower-case, Snowball English stems) with STOP_WORDS left out. Those 33 words
 # ("the", "of", "and", ...) are in nearly every paper, so they weigh almost nothing in BM25, yet
@@ -81,6 +81,10 @@ IndexBatch = Callable[[MergeOutcome], None]  # called with each committed batch 
 def _build_schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_integer_field("id", stored=True, indexed=True, fast=True)
+    # The id again, as text: tantivy looks a set of ids up about four times faster as text terms
+    # than as integer ones (1,500 ids at 1M papers: 3.8 against 13.8 ms), and filtered search by
+    # meaning asks which of its nearest neighbours a filter allows.
+    builder.add_text_field("id_text", tokenizer_name="raw")
     builder.add_text_field("text", tokenizer_name=TEXT_ANALYZER)  # title (repeated) + abstract
     builder.add_text_field("authors", tokenizer_name="default")
     builder.add_text_field("author_terms", tokenizer_name="raw")  # one term per author
@@ -319,7 +323,7 @@ class KeywordIndex:
     def knows(self, word: str) -> bool:
         """Whether any paper contains `word` (after stemming, as searches match it)."""
         parsed = parse_user_query(word)
-        return not parsed.is_empty and self.search(parsed, SearchFilters(), limit=1).total > 0
+        return not parsed.is_empty and bool(self.search(parsed, SearchFilters(), limit=1, counted=False).ids)
 
     def doc_count(self, *, fresh: bool = True) -> int:
         """Papers in the index; `fresh=False` accepts the view of up to a second ago (cheaper)."""
@@ -365,8 +369,12 @@ class KeywordIndex:
         limit: int,
         offset: int = 0,
         newest_first: bool = False,
+        counted: bool = True,
     ) -> KeywordHits:
-        """The papers ranked `offset` to `offset + limit` by BM25 (or newest first).
+        """The papers ranked `offset` to `offset + limit` by BM25 (or newest first), and how many
+        match in all; unless not `counted`, when the total is just the papers returned. Counting
+        visits every match: a fifth of a long query's time at 1M papers, wasted on a ranking that
+        only fuses the first hits.
 
         A short plain query also scores its words as one phrase. Asked together, the phrase takes
         tantivy off its fast union of term postings, which doubled the time of such a query at
@@ -396,7 +404,7 @@ class KeywordIndex:
                 order=tantivy.Order.Desc,
             )
             return self._hits(searcher, [(0.0, address) for _key, address in result.hits], result.count)
-        result = searcher.search(query, limit=offset + limit, count=True)
+        result = searcher.search(query, limit=offset + limit, count=counted)
         hits = result.hits
         if parsed.phrase_boost and words is not None:
             phrase, _errors = index.parse_query_lenient(
@@ -406,7 +414,8 @@ class KeywordIndex:
                 [(tantivy.Occur.Must, phrase), (tantivy.Occur.Should, words)], filter_clauses
             )
             hits = _best_of(hits, searcher.search(with_phrase, limit=offset + limit, count=False).hits)
-        return self._hits(searcher, hits[offset : offset + limit], result.count)
+        page = hits[offset : offset + limit]
+        return self._hits(searcher, page, result.count if counted else len(page))
 
     @staticmethod
     def _hits(searcher: tantivy.Searcher, hits: list, total: int | None) -> KeywordHits:
@@ -499,7 +508,7 @@ class KeywordIndex:
         if among is not None:
             if not among:
                 return KeywordHits(ids=[], scores=[], total=0)
-            queries.append(tantivy.Query.term_set_query(self.schema, "id", list(among)))
+            queries.append(tantivy.Query.term_set_query(self.schema, "id_text", [str(i) for i in among]))
         if not queries:
             query = tantivy.Query.all_query()
         elif len(queries) == 1:
@@ -543,6 +552,7 @@ def _document(paper: Mapping) -> tantivy.Document:
     authors = paper["authors"]
     return tantivy.Document(
         id=paper["id"],
+        id_text=str(paper["id"]),
         text=[paper["title"]] * TITLE_REPEATS + [paper["abstract"] or ""],
         authors=" ; ".join(authors),
         author_terms=sorted({term for term in map(index_term, authors) if term}),

@@ -105,6 +105,12 @@ class KeywordRanker:
         hits = self.index.search(query.parsed, filters, limit=limit, offset=offset)
         return Ranking(list(zip(hits.ids, hits.scores, strict=True)), hits.total)
 
+    def candidates(self, query: Query, filters: SearchFilters, *, limit: int) -> list[tuple[int, float]]:
+        """The first `limit` papers with their scores, without counting every match: what a
+        fusion of rankings takes."""
+        hits = self.index.search(query.parsed, filters, limit=limit, counted=False)
+        return list(zip(hits.ids, hits.scores, strict=True))
+
 
 class SemanticRanker:
     name = "semantic"
@@ -139,7 +145,7 @@ class SemanticRanker:
         can tell it apart."""
         if query.has_known_words is None:
             query.has_known_words = self.knows_a_word(query) or (
-                self.keyword.search(query.parsed, SearchFilters(), limit=1).total > 0
+                bool(self.keyword.search(query.parsed, SearchFilters(), limit=1, counted=False).ids)
             )
         return query.has_known_words
 
@@ -221,12 +227,12 @@ class HybridRanker:
         """Each ranking's first `depth` papers: what fusion combines. The keyword search runs
         in another thread while this one embeds the query and searches by meaning: tantivy
         and ONNX Runtime both let go of the GIL, so the two halves take the time of the longer."""
-        pending = _KEYWORD_THREADS.submit(self.keyword.rank, query, filters, limit=self.depth)
-        if not self.semantic.knows_a_word(query) and pending.result().scored:
+        pending = _KEYWORD_THREADS.submit(self.keyword.candidates, query, filters, limit=self.depth)
+        if not self.semantic.knows_a_word(query) and pending.result():
             query.has_known_words = True  # a paper contains one of its words: meaning is worth asking
         understood = self.semantic.understands(query)
         semantic = self.semantic.nearest(query.vector, filters, self.depth) if understood else []
-        return pending.result().scored, semantic
+        return pending.result(), semantic
 
     def rank(self, query: Query, filters: SearchFilters, *, limit: int, offset: int = 0) -> Ranking:
         keyword, semantic = self.candidates(query, filters)
@@ -256,7 +262,7 @@ class RelatedRanker:
         duplicates = {i for i, score in zip(ids, scores, strict=True) if score >= self.duplicate_similarity}
         duplicates.add(paper_id)
         semantic = [(i, score) for i, score in zip(ids, scores, strict=True) if i not in duplicates]
-        by_title = self.keyword.rank(Query.of(title), SearchFilters(), limit=self.depth + 1).scored
+        by_title = self.keyword.candidates(Query.of(title), SearchFilters(), limit=self.depth + 1)
         keyword = [(i, score) for i, score in by_title if i not in duplicates]
         return fuse(keyword, semantic, len(title.split()), self.fusion)
 
