@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 import tantivy
 
 from helpers import add_papers, day, paper
-from paperfeed.errors import InvalidInput
+from paperfeed.errors import InvalidInput, StoreError
 from paperfeed.library.authors import index_pattern, parse
 from paperfeed.models import SearchFilters, SearchRequest
 from paperfeed.search.keyword import FIELD_BOOSTS, SCHEMA_VERSION, STATE_FILE
@@ -244,6 +245,24 @@ def test_an_index_of_an_older_schema_is_rebuilt_with_author_terms(small_core):
     small_core.keyword = type(small_core.keyword)(small_core.keyword.path)
     assert small_core.sync_indexes() == 4  # every paper indexed again
     assert len(small_core.keyword.author_papers(index_pattern(parse("Ashish Vaswani")))) == 1
+
+
+@pytest.mark.parametrize("state_kept", [False, True])
+def test_an_index_on_disk_of_another_schema_says_how_to_rebuild_it_and_a_sync_does(small_core, state_kept):
+    path = small_core.keyword.path
+    state = (path / STATE_FILE).read_text()
+    shutil.rmtree(path)
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("id", stored=True, indexed=True, fast=True)
+    path.mkdir()
+    tantivy.Index(builder.build(), path=str(path))  # as an earlier release left it
+    if state_kept:  # even where the state claims this release's schema
+        (path / STATE_FILE).write_text(state)
+    small_core.keyword = type(small_core.keyword)(path)
+    with pytest.raises(StoreError, match="paperfeed reindex"):
+        keyword(small_core, "attention")
+    small_core.sync_indexes()
+    assert titles(keyword(small_core, "attention"))[0] == "Attention Is All You Need"
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import tantivy
 
+from paperfeed.errors import StoreError
 from paperfeed.library.authors import index_term
 from paperfeed.models import SearchFilters
 from paperfeed.search.query import STOP_WORDS, ParsedQuery, author_phrase, parse_user_query
@@ -74,6 +75,10 @@ MAX_SKIPPED_WRITE_TIMES = 10_000
 # them out of tantivy costs about 0.5 µs a paper, once.
 ALLOWED_CACHE_ENTRIES = 32
 ALLOWED_IDS_LIMIT = 250_000
+
+class OutdatedIndex(StoreError):
+    """The index on disk has fields other than this release's."""
+
 
 IndexBatch = Callable[[MergeOutcome], None]  # called with each committed batch of an import
 
@@ -163,7 +168,15 @@ class KeywordIndex:
         if fresh and self.path.exists():
             shutil.rmtree(self.path)
         self.path.mkdir(parents=True, exist_ok=True)
-        index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
+        try:
+            index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
+        except ValueError as exc:
+            if "schema does not match" not in str(exc):
+                raise
+            raise OutdatedIndex(
+                f"the keyword index in {self.path} was made by another release of paperfeed: "
+                "rebuild it with paperfeed reindex (paperfeed serve rebuilds it as it starts)"
+            ) from None
         index.register_tokenizer(TEXT_ANALYZER, _text_analyzer())  # known only to this handle
         self._index = index
         return index
@@ -191,7 +204,11 @@ class KeywordIndex:
             or state.get("instance") != instance
             or not self.vocabulary.path.exists()
         )
-        self._open(fresh=rebuild)
+        try:
+            self._open(fresh=rebuild)
+        except OutdatedIndex:
+            rebuild = True
+            self._open(fresh=True)
         if rebuild:
             return instance, True, None, []
         indexed_writes = [t for t in map(_parse_time, state.get("indexed_writes", [])) if t is not None]
