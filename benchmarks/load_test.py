@@ -59,8 +59,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def prepare(data_dir: Path, database_url: str | None, users: int, *, demo: bool) -> list[str]:
-    """Demo data (when `demo`) and accounts; returns the paper ids to visit."""
+def prepare(data_dir: Path, database_url: str | None, users: int, *, demo: bool) -> tuple[list[str], bool]:
+    """Demo data (when `demo`) and accounts; returns the paper ids to visit, and whether the
+    instance's vectors were brought by a benchmark instead of stored (see VectorIndex.build)."""
     from paperfeed.config import Settings
     from paperfeed.core import PaperFeed
     from paperfeed.ingest import DEMO_DATA
@@ -72,8 +73,9 @@ def prepare(data_dir: Path, database_url: str | None, users: int, *, demo: bool)
         if core.store.users.by_name(f"loaduser{number}") is None:
             core.create_user(f"loaduser{number}", PASSWORD)
     ids = [p.url_id for p in core.day(per_page=100).papers]
+    external = core.vectors.built_outside_the_store
     core.close()
-    return ids
+    return ids, external
 
 
 def build_synthetic(papers: int, data_dir: Path, database_url: str | None) -> None:
@@ -246,7 +248,14 @@ def main() -> None:
         if database_url:
             env["PAPERFEED_DATABASE_URL"] = database_url
         os.environ.update(env)
-        paper_ids = prepare(data_dir, database_url, args.users, demo=args.data_dir is None and not args.papers)
+        paper_ids, external_vectors = prepare(
+            data_dir, database_url, args.users, demo=args.data_dir is None and not args.papers
+        )
+        if external_vectors and env.get("PAPERFEED_EMBED_WORKER") != "0":
+            # The server's embedding worker would not take that index for the store's: it would
+            # start a new one and embed every paper again while the load ran.
+            print("vectors brought by the semantic benchmark: serving without the embedding worker")
+            env["PAPERFEED_EMBED_WORKER"] = "0"
         port = free_port()
         server_log = Path(tmp) / "server.log"
         server = subprocess.Popen(

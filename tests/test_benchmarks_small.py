@@ -14,6 +14,7 @@ import orjson
 
 from paperfeed.ingest.arxiv_snapshot import ArxivSnapshotSource
 from paperfeed.models import PaperRecord, Rejected
+from paperfeed.search.vectors import VectorIndex
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -199,3 +200,23 @@ def test_the_load_test_builds_a_synthetic_store_of_the_size_asked(models_dir: Pa
     assert "errors:    0" in done.stdout and "0 lost or phantom votes" in done.stdout
     searches = [line for line in done.stdout.splitlines() if line.startswith("| search ")]
     assert searches  # the synthetic store answers every mode
+
+
+def test_the_load_test_on_a_store_of_the_semantic_benchmark_serves_the_vectors_it_brought(
+    models_dir: Path, tmp_path: Path
+) -> None:
+    env = {**os.environ, "PAPERFEED_MODELS_DIR": str(models_dir), "PAPERFEED_EMBEDDER": "minilm-static"}
+    build = [sys.executable, str(BENCHMARKS / "bench_semantic.py"), "--sizes", "1500", "--skip-embedders",
+             "--embedder", "minilm-static", "--models-dir", str(models_dir), "--work-dir", str(tmp_path),
+             "--rounds", "1"]  # fmt: skip
+    assert subprocess.run(build, capture_output=True, timeout=600, check=False, env=env).returncode == 0
+    vectors = tmp_path / "store-1500" / "index" / "vectors"
+    graph = (vectors / "vectors.usearch").stat().st_mtime_ns
+    command = [sys.executable, str(BENCHMARKS / "load_test.py"), "--data-dir", str(tmp_path / "store-1500"),
+               "--users", "3", "--seconds", "4", "--think", "0.05", "0.1"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "serving without the embedding worker" in done.stdout and "errors:    0" in done.stdout
+    # Not replaced by a new index of the store's papers, embedded while the load ran.
+    assert (vectors / "vectors.usearch").stat().st_mtime_ns == graph
+    assert VectorIndex(vectors).built_outside_the_store

@@ -197,6 +197,13 @@ class VectorIndex:
         for name, path in temporary.items():
             os.replace(path, self.path / name)
 
+    @property
+    def built_outside_the_store(self) -> bool:
+        """Whether the index holds vectors brought by `build` rather than stored ones: a sync
+        would not recognise it as the store's, and would replace it."""
+        state = self._state()
+        return bool(state) and "instance" not in state and (self.path / INDEX_FILE).is_file()
+
     def is_current(self, store: Store, embedder: Embedder) -> bool:
         state = self._state()
         return (
