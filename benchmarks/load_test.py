@@ -160,6 +160,10 @@ class VirtualUser:
         self.by_kind.setdefault(kind, []).append(elapsed)
 
     async def run(self) -> None:
+        # People arrive at random moments, not all with the same click: fifty first requests at
+        # one instant queued for over a second behind each other, on any server.
+        if self.think[1] > 0:
+            await asyncio.sleep(self.rng.uniform(0, self.think[1]))
         while time.monotonic() < self.deadline:
             await self.step()
             if self.think[1] > 0:  # a person reads the page before the next click
