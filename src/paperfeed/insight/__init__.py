@@ -174,4 +174,7 @@ class Insight:
         """Ids of the papers a keyword search matches (best first), for the map to light up."""
         if not query.strip():
             return []
-        return list(self.keyword.search(parse_user_query(query), SearchFilters(), limit=MAP_SEARCH_LIMIT, counted=False).ids)
+        found = self.keyword.search(
+            parse_user_query(query), SearchFilters(), limit=MAP_SEARCH_LIMIT, counted=False
+        )
+        return list(found.ids)

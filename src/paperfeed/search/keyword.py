@@ -76,6 +76,7 @@ MAX_SKIPPED_WRITE_TIMES = 10_000
 ALLOWED_CACHE_ENTRIES = 32
 ALLOWED_IDS_LIMIT = 250_000
 
+
 class OutdatedIndex(StoreError):
     """The index on disk has fields other than this release's."""
 
