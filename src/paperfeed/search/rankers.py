@@ -257,13 +257,17 @@ class RelatedRanker:
         self.depth = depth
 
     def rank_like(self, paper_id: int, title: str, vector: np.ndarray) -> list[tuple[int, float]]:
-        """Every candidate, best first; never the paper itself nor a near-identical record."""
+        """Every candidate, best first; never the paper itself nor a near-identical record. The
+        title's keyword search runs in another thread while this one searches the graph, as in
+        hybrid search."""
+        by_title = _KEYWORD_THREADS.submit(
+            self.keyword.candidates, Query.of(title), SearchFilters(), limit=self.depth + 1
+        )
         ids, scores = self.vectors.search(vector, self.depth + 1)
         duplicates = {i for i, score in zip(ids, scores, strict=True) if score >= self.duplicate_similarity}
         duplicates.add(paper_id)
         semantic = [(i, score) for i, score in zip(ids, scores, strict=True) if i not in duplicates]
-        by_title = self.keyword.candidates(Query.of(title), SearchFilters(), limit=self.depth + 1)
-        keyword = [(i, score) for i, score in by_title if i not in duplicates]
+        keyword = [(i, score) for i, score in by_title.result() if i not in duplicates]
         return fuse(keyword, semantic, len(title.split()), self.fusion)
 
 
