@@ -171,7 +171,7 @@ class KeywordIndex:
         self.path.mkdir(parents=True, exist_ok=True)
         try:
             index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
-        except ValueError as exc:
+        except ValueError as exc:  # the binding raises ValueError for every kind of failure
             if "schema does not match" not in str(exc):
                 raise
             raise OutdatedIndex(
@@ -340,7 +340,10 @@ class KeywordIndex:
 
     def knows(self, word: str) -> bool:
         """Whether any paper contains `word` (after stemming, as searches match it)."""
-        parsed = parse_user_query(word)
+        return self.matches_any(parse_user_query(word))
+
+    def matches_any(self, parsed: ParsedQuery) -> bool:
+        """Whether any paper matches the query (found by asking for one paper, uncounted)."""
         return not parsed.is_empty and bool(self.search(parsed, SearchFilters(), limit=1, counted=False).ids)
 
     def doc_count(self, *, fresh: bool = True) -> int:

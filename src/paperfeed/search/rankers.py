@@ -144,9 +144,7 @@ class SemanticRanker:
         MiniLM and 0.57 under the static model, as high as real matches, so no similarity floor
         can tell it apart."""
         if query.has_known_words is None:
-            query.has_known_words = self.knows_a_word(query) or (
-                bool(self.keyword.search(query.parsed, SearchFilters(), limit=1, counted=False).ids)
-            )
+            query.has_known_words = self.knows_a_word(query) or self.keyword.matches_any(query.parsed)
         return query.has_known_words
 
     def knows_a_word(self, query: Query) -> bool:
