@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import signal
 import sqlite3
@@ -361,6 +362,27 @@ def test_an_interrupted_import_keeps_its_committed_batches_and_resumes_to_exactl
 
     [again] = core.import_path(path)  # a finished import is not resumed but merged again: nothing new
     assert (again.added, again.unchanged, again.resumed_from) == (0, 9, 0)
+
+
+def test_an_import_collects_cycles_less_often_and_leaves_the_collector_as_it_found_it(tmp_path, core):
+    from paperfeed.ingest.pipeline import IMPORT_GC_THRESHOLD
+
+    path = write_snapshot(tmp_path / "s.jsonl", [snapshot_object(f"2401.{n:05d}", f"Paper {n}") for n in range(1, 8)])
+    before = gc.get_threshold()
+    seen: list[tuple[tuple[int, int, int], int]] = []
+
+    def look() -> None:
+        seen.append((gc.get_threshold(), gc.get_freeze_count()))
+
+    run_import(core.store, ActsAfter(ArxivSnapshotSource(path), 2, look), batch_size=3)
+    [(during, frozen)] = seen
+    assert during == (IMPORT_GC_THRESHOLD, *before[1:])
+    assert frozen > 0  # what the process held before is not scanned again during the import
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (before, 0)
+
+    with pytest.raises(Killed):  # an import that dies restores it too
+        run_import(core.store, DiesAfter(ArxivSnapshotSource(path), 1), batch_size=3)
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (before, 0)
 
 
 def test_records_parsed_in_a_second_process_arrive_exactly_as_parsed_inline(monkeypatch):
