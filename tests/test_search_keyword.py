@@ -300,6 +300,26 @@ def test_the_spelling_vocabulary_counts_the_papers_using_a_word_not_its_occurren
     assert (counts["diffusion"], counts["models"], counts["über"], counts["slow"]) == (2, 1, 1, 1)
 
 
+def test_past_a_stores_first_papers_the_vocabulary_counts_a_sample_standing_for_all(core, monkeypatch):
+    from paperfeed.search import spelling
+
+    monkeypatch.setattr(spelling, "COUNT_EVERY_PAPER_UP_TO", 2)
+    monkeypatch.setattr(spelling, "SAMPLE_EVERY", 3)
+    records = [paper(f"Widget study {n}", f"Widgets measured, part {n}.") for n in range(1, 10)]
+    records[3] = paper("Widget study with a quokka", "Widgets measured beside a quokka.")
+    add_papers(core, *records)
+    ids = sorted(p.id for chunk in core.store.papers.changed_since(None) for p in chunk)
+    weights = [Vocabulary.weight_of(i) for i in ids]
+    assert weights[:2] == [1, 1] and set(weights[2:]) <= {0, 3} and 0 < weights.count(3) < 7
+
+    counts = core.keyword.vocabulary.load()
+    assert counts["widget"] == sum(weights)  # every paper has the word: the sample stands for all
+    quokka_id = ids[3]
+    assert Vocabulary.weight_of(quokka_id) == 0  # its paper was left out of the count ...
+    assert "quokka" not in counts
+    assert core.speller.suggest("quokka widget") is None  # ... yet the word is known, not "corrected"
+
+
 @pytest.mark.parametrize(
     "filters",
     [{}, {"category": "cs.CL"}, {"date_from": day("2024-01-01")}],

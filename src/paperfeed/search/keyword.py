@@ -294,7 +294,8 @@ class KeywordIndex:
             writer.delete_documents_by_term("id", paper["id"])
         if not paper["hidden"]:
             writer.add_document(_document(paper))
-            Vocabulary.count((paper["title"], paper["abstract"] or ""), words)
+            if weight := Vocabulary.weight_of(paper["id"]):
+                Vocabulary.count((paper["title"], paper["abstract"] or ""), words, weight=weight)
 
     @contextlib.contextmanager
     def following(self, store: Store) -> Iterator[IndexBatch | None]:
