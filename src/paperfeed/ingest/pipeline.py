@@ -37,7 +37,8 @@ READ_AHEAD_MIN_BYTES = 32 << 20
 _CHUNK = 1_000
 # An import allocates millions of short-lived, acyclic tuples and strings: at Python's default
 # of a young-generation collection every 700 allocations, the cyclic collector took about a
-# seventh of an import's CPU time, finding nothing to free (refcounting frees them).
+# seventh of the import's Python time in a sampling profile, finding nothing to free
+# (refcounting frees them).
 IMPORT_GC_THRESHOLD = 50_000
 
 
